@@ -1,0 +1,4 @@
+"""Correlator: groups alerts into city-level incidents, attributes them to units, scores risk.
+
+Pure and in memory; imports only ``detectors`` and ``sensors`` types.
+"""

@@ -1,0 +1,78 @@
+"""The ``Store`` protocol every store implements, and the queries it answers.
+
+Stores live in the application package (embedded SQLite, Elasticsearch); the dashboard and the
+pipeline only see this protocol. Writes are idempotent: records are keyed by their ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from correlator.incident import Incident, IncidentStatus
+from detectors.alert import Alert
+from sensors.events import Event
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlertQuery:
+    """Which alerts to return: every given filter must hold; newest first."""
+
+    ids: tuple[str, ...] | None = None
+    source_ip: str | None = None
+    destination_ip: str | None = None
+    detector: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class IncidentQuery:
+    """Which incidents to return: every given filter must hold; highest risk first."""
+
+    status: IncidentStatus | None = None
+    unit: str | None = None
+    attacker: str | None = None
+    since: float | None = None
+    until: float | None = None
+    limit: int = 1000
+    offset: int = 0
+
+
+class Store(Protocol):
+    """Where events, alerts and incidents are kept (embedded SQLite or Elasticsearch)."""
+
+    def put_events(self, events: Sequence[Event]) -> int:
+        """Store events by id (overwriting same-id documents); return how many were written."""
+        ...
+
+    def put_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Store alerts by id; return how many were written."""
+        ...
+
+    def put_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Store incidents by id, replacing older versions; return how many were written."""
+        ...
+
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """Return the alerts matching ``query``."""
+        ...
+
+    def incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Return the incidents matching ``query``."""
+        ...
+
+    def incident(self, incident_id: str) -> Incident | None:
+        """Return one incident, or None when the id is unknown."""
+        ...
+
+    def count_events(self) -> int:
+        """Return how many events are stored."""
+        ...
+
+    def close(self) -> None:
+        """Release connections and files."""
+        ...

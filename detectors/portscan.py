@@ -1,0 +1,182 @@
+"""Port scans by fan-out: many failed contacts from one source within a window.
+
+Only *failed* first contacts count (refused, unanswered, abandoned half-open, or stealth
+probes without a SYN), as in Zeek's scan policy: a monitoring system that reaches live
+services is never counted. A vertical scan is many ports on one host; a horizontal scan
+is one port on many hosts. One alert fires when a threshold is crossed, and a summary with
+the final counts when the source falls silent for a whole window.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from detectors.alert import Alert, Severity
+from detectors.attack import Tactic
+from sensors.events import Event, Flow, TcpOutcome, Transport
+
+FAILED = {TcpOutcome.REJECTED, TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN, TcpOutcome.MIDSTREAM}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PortScanConfig:
+    """Thresholds of the fan-out scan detector."""
+
+    window_seconds: float = 300.0
+    """Failed contacts older than this are forgotten (Zeek's scan policy uses 5 min)."""
+    vertical_ports: int = 15
+    """Distinct failed ports on one host that make a vertical scan (Zeek: 15)."""
+    horizontal_hosts: int = 20
+    """Distinct failed hosts on one port that make a horizontal scan (Zeek: 25)."""
+    sample_size: int = 20
+    """How many targets and evidence flows an alert lists."""
+    max_sources: int = 100_000
+    """State cap: the stalest sources are dropped beyond it."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "window_seconds": 1.0 <= self.window_seconds <= 86_400.0,
+            "vertical_ports": 2 <= self.vertical_ports <= 65_535,
+            "horizontal_hosts": 2 <= self.horizontal_hosts <= 1 << 24,
+            "sample_size": 1 <= self.sample_size <= 1000,
+            "max_sources": 1 <= self.max_sources <= 10_000_000,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+
+
+@dataclass
+class _Episode:
+    """Failed contacts of one (source, kind, target) while the scan goes on."""
+
+    first: float
+    last: float
+    sensor: str
+    seen: dict[str | int, float] = field(default_factory=dict)  # port or host -> last time
+    evidence: list[str] = field(default_factory=list)
+    total: int = 0
+    fired: bool = False
+
+
+class PortScan:
+    """Fan-out scan detector over flows (vertical and horizontal)."""
+
+    name: ClassVar[str] = "portscan"
+    Config: ClassVar[type[PortScanConfig]] = PortScanConfig
+
+    def __init__(self, config: PortScanConfig) -> None:
+        self.config = config
+        self._episodes: dict[tuple[str, str, str | int], _Episode] = {}
+
+    def observe(self, event: Event) -> list[Alert]:
+        """Count a failed flow towards its source's vertical and horizontal episodes."""
+        if not isinstance(event, Flow) or not _failed(event):
+            return []
+        alerts = self.flush(event.start)
+        vertical = ("vertical", event.dst_ip, event.dst_port)
+        horizontal = ("horizontal", f"{event.transport}/{event.dst_port}", event.dst_ip)
+        for kind, target, item in (vertical, horizontal):
+            alert = self._count(event, kind, target, item)
+            if alert is not None:
+                alerts.append(alert)
+        self._cap()
+        return alerts
+
+    def flush(self, now: float) -> list[Alert]:
+        """Close episodes silent for a whole window, emitting summaries of those that fired."""
+        window = self.config.window_seconds
+        ended = [key for key, ep in self._episodes.items() if now - ep.last > window]
+        return [a for key in ended if (a := self._close(key)) is not None]
+
+    def _count(self, flow: Flow, kind: str, target: str, item: str | int) -> Alert | None:
+        key = (flow.src_ip, kind, target)
+        ep = self._episodes.get(key)
+        if ep is None:
+            ep = self._episodes[key] = _Episode(
+                first=flow.start, last=flow.start, sensor=flow.sensor
+            )
+        ep.last = max(ep.last, flow.start)
+        ep.seen[item] = flow.start
+        ep.total += 1
+        if len(ep.evidence) < self.config.sample_size:
+            ep.evidence.append(flow.id)
+        self._forget_old(ep)
+        if ep.fired or len(ep.seen) < self._threshold(kind):
+            return None
+        ep.fired = True
+        return self._alert(key, ep, final=False)
+
+    def _forget_old(self, ep: _Episode) -> None:
+        """Drop items last seen before the window; the episode keeps only live fan-out."""
+        if not ep.fired:  # before firing the fan-out must fit in one window
+            horizon = ep.last - self.config.window_seconds
+            ep.seen = {k: t for k, t in ep.seen.items() if t >= horizon}
+
+    def _close(self, key: tuple[str, str, str | int]) -> Alert | None:
+        ep = self._episodes.pop(key)
+        return self._alert(key, ep, final=True) if ep.fired else None
+
+    def _cap(self) -> None:
+        excess = len(self._episodes) - self.config.max_sources
+        if excess > 0:
+            stalest = sorted(self._episodes, key=lambda k: self._episodes[k].last)[:excess]
+            for key in stalest:
+                del self._episodes[key]
+
+    def _threshold(self, kind: str) -> int:
+        c = self.config
+        return c.vertical_ports if kind == "vertical" else c.horizontal_hosts
+
+    def _alert(self, key: tuple[str, str, str | int], ep: _Episode, *, final: bool) -> Alert:
+        source, kind, target = key
+        threshold = self._threshold(kind)
+        distinct = len(ep.seen)
+        items = sorted(ep.seen, key=str)[: self.config.sample_size]
+        vertical = kind == "vertical"
+        noun = "ports" if vertical else "hosts"
+        where = f"host {target}" if vertical else f"port {target}"
+        state = "scan ended" if final else "threshold crossed"
+        return Alert(
+            time=ep.last,
+            first_seen=ep.first,
+            last_seen=ep.last,
+            detector=self.name,
+            rule=f"portscan.{kind}",
+            severity=Severity.HIGH if distinct >= 10 * threshold else Severity.MEDIUM,
+            sensor=ep.sensor,
+            source_ip=source,
+            destination_ip=str(target) if vertical else None,
+            destinations=(str(target),) if vertical else tuple(str(i) for i in items),
+            destination_ports=tuple(int(i) for i in items) if vertical else (_port(target),),
+            tactic=Tactic.RECONNAISSANCE,
+            technique="T1595.001" if not vertical else "T1595",
+            identifier=f"portscan.{kind}:{source}:{target}",
+            explanation=(
+                f"{source} made {ep.total} failed contacts to {distinct} distinct {noun} on "
+                f"{where} over {ep.last - ep.first:.1f}s (threshold: {threshold} within "
+                f"{self.config.window_seconds:g}s); {state}"
+            ),
+            facts={
+                f"distinct_{noun}": distinct,
+                "failed_contacts": ep.total,
+                "threshold": threshold,
+                "window_seconds": self.config.window_seconds,
+                "duration_seconds": round(ep.last - ep.first, 6),
+                "final": int(final),
+            },
+            evidence=tuple(ep.evidence),
+        )
+
+
+def _failed(flow: Flow) -> bool:
+    """Whether a flow is a failed contact: refused, unanswered or abandoned."""
+    if flow.transport is Transport.TCP:
+        return flow.outcome in FAILED
+    return flow.transport is Transport.UDP and flow.packets_in == 0
+
+
+def _port(target: str | int) -> int:
+    """The port number of a ``transport/port`` target."""
+    return int(str(target).rsplit("/", 1)[-1])

@@ -1,0 +1,290 @@
+"""The ``nssa`` command: a thin click group over library code."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from correlator.storage import AlertQuery, IncidentQuery, Store
+from correlator.views import alert_view, incident_view
+from nssa.errors import MonitorError
+from nssa.pipeline import Progress, ReplayReport, list_flows, replay
+from nssa.settings import Settings, load_settings
+from nssa.stores import open_store
+from sensors.ecs import format_time
+from sensors.events import Flow
+
+CONFIG_ENV = "NSSA_CONFIG"
+STORE_ENV = "NSSA_STORE"
+
+
+def default_store_url(settings: Settings) -> str:
+    """``--store`` default: the settings file's store, else $NSSA_STORE, else ./nssa.db."""
+    return (
+        settings.store.url
+        or os.environ.get(STORE_ENV, "")
+        or f"sqlite:///{Path.cwd().resolve() / 'nssa.db'}"
+    )
+
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar=CONFIG_ENV,
+    help="Settings file (TOML); default: built-in defaults, or $NSSA_CONFIG.",
+)
+store_option = click.option(
+    "--store", "store_url", help="sqlite:///ABS/PATH.db or http(s)://HOST:PORT."
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+
+
+@contextmanager
+def _opened(settings: Settings, store_url: str | None) -> Iterator[Store]:
+    store = open_store(store_url or default_store_url(settings))
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+class _Group(click.Group):
+    """Turns NSSA errors into one clear line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MonitorError as exc:
+            click.echo(f"nssa: {exc}", err=True)
+            ctx.exit(2)
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="nssa")
+def main() -> None:
+    """NSSA: network-security situational awareness (网络安全态势感知) for a city."""
+
+
+@main.group("config")
+def config_group() -> None:
+    """Inspect settings files."""
+
+
+@config_group.command("check")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+def config_check(file: Path) -> None:
+    """Validate a settings file; exit 2 naming the key that is wrong."""
+    settings = load_settings(file)
+    units = len(settings.organisation.units)
+    click.echo(
+        f"{file}: OK: {units} units, {len(settings.sensors)} sensor links, "
+        f"detectors configured: {', '.join(settings.detectors) or 'defaults'}"
+    )
+
+
+@main.command("replay")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@config_option
+@store_option
+@click.option("--rebase-time", is_flag=True, help="Shift capture timestamps so they start now.")
+@click.option("--sensor", default="replay", show_default=True, help="Observer name to record.")
+def replay_command(
+    paths: tuple[Path, ...],
+    config_path: Path | None,
+    store_url: str | None,
+    rebase_time: bool,
+    sensor: str,
+) -> None:
+    """Replay captures through the whole pipeline into the store."""
+    settings = load_settings(config_path)
+    rebase_to = time.time() if rebase_time else None
+    with _opened(settings, store_url) as store, _progress(paths) as progress:
+        report = replay(
+            list(paths), settings, store, sensor=sensor, rebase_to=rebase_to, progress=progress
+        )
+    _echo_report(report)
+    if len(report.unreadable) == len(paths):
+        raise click.exceptions.Exit(2)
+
+
+@contextmanager
+def _progress(paths: tuple[Path, ...]) -> Iterator[Progress | None]:
+    """A packets/s progress bar on a terminal; nothing when stderr is not a terminal."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    started = time.perf_counter()
+    seen = 0
+    with click.progressbar(length=0, label="packets", file=sys.stderr) as bar:
+
+        def advance(count: int) -> None:
+            nonlocal seen
+            seen += count
+            rate = seen / max(time.perf_counter() - started, 1e-9)
+            bar.label = f"{seen:,} packets ({rate:,.0f}/s)"
+            bar.render_progress()
+
+        yield advance
+
+
+def _echo_report(report: ReplayReport) -> None:
+    cap, flows = report.capture, report.flows
+    click.echo(
+        f"replayed {report.files} file(s): {cap.packets} packets, {report.events} flows, "
+        f"{report.alerts} alerts, {report.incidents} incidents "
+        f"in {report.seconds:.2f}s ({report.packets_per_second:,.0f} packets/s)"
+    )
+    problems = {
+        "truncated records": cap.truncated_records,
+        "corrupt records": cap.corrupt_records,
+        "non-IP packets": flows.non_ip,
+        "later fragments": flows.later_fragments,
+        "packets without transport header": flows.no_transport,
+        "flows evicted early": flows.evicted,
+    }
+    noted = [f"{count} {what}" for what, count in problems.items() if count]
+    if cap.cut_off:
+        noted.append("file cut off mid-record")
+    noted.extend(f"unreadable: {problem}" for problem in report.unreadable)
+    if noted:
+        click.echo("skipped/noted: " + ", ".join(noted), err=True)
+
+
+@main.command("flows")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@config_option
+@json_option
+@click.option("--summary", is_flag=True, help="Only packet, flow and error counts and packets/s.")
+def flows_command(
+    paths: tuple[Path, ...], config_path: Path | None, as_json: bool, summary: bool
+) -> None:
+    """Print the flows of captures."""
+    settings = load_settings(config_path)
+    report = list_flows(list(paths), settings, None if summary else _print_flows(as_json))
+    click.echo(json.dumps(report, ensure_ascii=False) if summary else "", nl=summary)
+
+
+def _print_flows(as_json: bool) -> Any:
+    def show(flows: list[Flow]) -> None:
+        for flow in flows:
+            row = flow_row(flow)
+            click.echo(json.dumps(row, ensure_ascii=False) if as_json else _flow_text(row))
+
+    return show
+
+
+def flow_row(flow: Flow) -> dict[str, Any]:
+    """The ``nssa flows --json`` object of a flow."""
+    return {
+        "src_ip": flow.src_ip,
+        "src_port": flow.src_port,
+        "dst_ip": flow.dst_ip,
+        "dst_port": flow.dst_port,
+        "transport": flow.transport.value,
+        "packets_out": flow.packets_out,
+        "packets_in": flow.packets_in,
+        "bytes_out": flow.bytes_out,
+        "bytes_in": flow.bytes_in,
+        "first_seen": format_time(flow.start),
+        "last_seen": format_time(flow.end),
+        "outcome": flow.outcome.value,
+        "flags_out": flow.flags_out,
+        "flags_in": flow.flags_in,
+        "vlan": flow.vlan,
+    }
+
+
+def _flow_text(row: dict[str, Any]) -> str:
+    return (
+        f"{row['first_seen']} {row['transport']:<4} {row['src_ip']}:{row['src_port']} -> "
+        f"{row['dst_ip']}:{row['dst_port']} out {row['packets_out']}p/{row['bytes_out']}B "
+        f"in {row['packets_in']}p/{row['bytes_in']}B {row['outcome']}"
+    )
+
+
+@main.command("incidents")
+@config_option
+@store_option
+@json_option
+@click.option("--limit", default=100, show_default=True)
+def incidents_command(
+    config_path: Path | None, store_url: str | None, as_json: bool, limit: int
+) -> None:
+    """List stored incidents, highest risk first."""
+    settings = load_settings(config_path)
+    with _opened(settings, store_url) as store:
+        incidents = store.incidents(IncidentQuery(limit=limit))
+    for incident in incidents:
+        row = incident_view(incident, settings.organisation)
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else _incident_text(row))
+
+
+def _incident_text(row: dict[str, Any]) -> str:
+    units = ",".join(row["units"]) or "-"
+    return (
+        f"{row['id']}  risk {row['risk_score']:>3}  {row['status']:<13} {row['title']}  "
+        f"[{units}]  {row['alert_count']} alerts  {row['first_seen']}"
+    )
+
+
+@main.command("alerts")
+@config_option
+@store_option
+@json_option
+@click.option("--limit", default=100, show_default=True)
+@click.option("--source", "source_ip", help="Only alerts from this source address.")
+def alerts_command(
+    config_path: Path | None,
+    store_url: str | None,
+    as_json: bool,
+    limit: int,
+    source_ip: str | None,
+) -> None:
+    """List stored alerts, newest first."""
+    settings = load_settings(config_path)
+    with _opened(settings, store_url) as store:
+        alerts = store.alerts(AlertQuery(limit=limit, source_ip=source_ip))
+    for alert in alerts:
+        row = alert_view(alert)
+        click.echo(json.dumps(row, ensure_ascii=False) if as_json else _alert_text(row))
+
+
+def _alert_text(row: dict[str, Any]) -> str:
+    return f"{row['time']} {row['severity']:<8} {row['rule']:<22} {row['explanation']}"
+
+
+@main.command("dashboard")
+@config_option
+@store_option
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8600, show_default=True)
+def dashboard_command(
+    config_path: Path | None, store_url: str | None, host: str, port: int
+) -> None:
+    """Serve the dashboard over the store."""
+    from nssa.serve import serve
+
+    settings = load_settings(config_path)
+    with _opened(settings, store_url) as store:
+        serve(store, settings, host=host, port=port, open_browser=False)
+
+
+@main.command("demo")
+@click.option("--port", default=8600, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--no-browser", is_flag=True, help="Do not open a web browser.")
+@click.option("--store", "store_url", help="Where the demo data goes (default: a fresh demo DB).")
+def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) -> None:
+    """Replay the bundled city scenario into the embedded store and serve the dashboard."""
+    from nssa.demo import run_demo
+
+    run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)

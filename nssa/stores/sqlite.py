@@ -1,0 +1,287 @@
+"""Embedded SQLite store: the zero-setup ``Store`` for one host, in WAL mode.
+
+Each table keeps a record's ECS document as JSON next to the few columns the queries filter
+and sort on. Multi-valued filters (an alert's destinations, an incident's units and attackers)
+live in side tables so that they are indexed. WAL mode lets the dashboard and the correlator
+read while a sensor daemon writes; a batch becomes visible to readers all at once.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from correlator.incident import Incident
+from correlator.storage import AlertQuery, IncidentQuery
+from detectors.alert import Alert
+from nssa.errors import StoreError
+from sensors.ecs import parse_time
+from sensors.events import Event, event_from_document
+
+SCHEMA_VERSION = 1
+"""Version of the tables below; a database written by a newer NSSA is refused, not guessed at."""
+
+BUSY_TIMEOUT_MS = 10_000
+"""How long a writer waits for another process's write lock before failing, in milliseconds."""
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, ts REAL NOT NULL,"
+    " dataset TEXT NOT NULL, source_ip TEXT, destination_ip TEXT, doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
+    "CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, ts REAL NOT NULL,"
+    " detector TEXT NOT NULL, source_ip TEXT, doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts)",
+    "CREATE INDEX IF NOT EXISTS alerts_source_ip ON alerts (source_ip, ts)",
+    "CREATE INDEX IF NOT EXISTS alerts_detector ON alerts (detector, ts)",
+    "CREATE TABLE IF NOT EXISTS incidents (id TEXT PRIMARY KEY, first_seen REAL NOT NULL,"
+    " last_seen REAL NOT NULL, status TEXT NOT NULL, risk_score INTEGER NOT NULL,"
+    " doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS incidents_rank ON incidents (risk_score DESC, last_seen DESC)",
+    *(
+        statement
+        for side in ("alert_destinations", "incident_units", "incident_attackers")
+        for statement in (
+            # (value, owner) first so a filter on the value is an index lookup.
+            f"CREATE TABLE IF NOT EXISTS {side} (owner TEXT NOT NULL, value TEXT NOT NULL,"
+            " PRIMARY KEY (value, owner)) WITHOUT ROWID",
+            f"CREATE INDEX IF NOT EXISTS {side}_owner ON {side} (owner)",
+        )
+    ),
+)
+
+_COLUMNS = {
+    "events": ("id", "ts", "dataset", "source_ip", "destination_ip", "doc"),
+    "alerts": ("id", "ts", "detector", "source_ip", "doc"),
+    "incidents": ("id", "first_seen", "last_seen", "status", "risk_score", "doc"),
+}
+
+# Query attribute -> SQL condition; a filter applies when the attribute is not None.
+_ALERT_FILTERS = (
+    ("ids", "id IN (SELECT value FROM json_each(?))"),
+    ("source_ip", "source_ip = ?"),
+    ("destination_ip", "id IN (SELECT owner FROM alert_destinations WHERE value = ?)"),
+    ("detector", "detector = ?"),
+    ("since", "ts >= ?"),
+    ("until", "ts < ?"),
+)
+# An incident matches a time window when it was active during it (its span overlaps).
+_INCIDENT_FILTERS = (
+    ("status", "status = ?"),
+    ("unit", "id IN (SELECT owner FROM incident_units WHERE value = ?)"),
+    ("attacker", "id IN (SELECT owner FROM incident_attackers WHERE value = ?)"),
+    ("since", "last_seen >= ?"),
+    ("until", "first_seen < ?"),
+)
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+_R = TypeVar("_R", bound=_Identified)
+
+
+class SqliteStore:
+    """The ``Store`` protocol over one SQLite file, safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        # One connection behind a lock: Flask serves from threads, and SQLite reads are fast.
+        self._lock = threading.Lock()
+        try:
+            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the SQLite store: {exc}") from exc
+        try:
+            self._configure()
+            self._create_schema()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def put_events(self, events: Sequence[Event]) -> int:
+        """Store events by id (overwriting same-id documents); return how many were written."""
+        batch = _last_by_id(events)
+        rows = [_event_row(event_id, event) for event_id, event in batch.items()]
+        with self._write("write events") as cur:
+            cur.executemany(_upsert("events"), rows)
+        return len(rows)
+
+    def put_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Store alerts by id; return how many were written."""
+        batch = _last_by_id(alerts)
+        rows = [
+            (key, a.time, a.detector, a.source_ip, _dump(a.to_ecs())) for key, a in batch.items()
+        ]
+        with self._write("write alerts") as cur:
+            cur.executemany(_upsert("alerts"), rows)
+            _replace_members(cur, "alert_destinations", batch, _destinations)
+        return len(rows)
+
+    def put_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Store incidents by id, replacing older versions; return how many were written."""
+        batch = _last_by_id(incidents)
+        rows = [
+            (key, i.first_seen, i.last_seen, i.status.value, i.risk_score, _dump(i.to_ecs()))
+            for key, i in batch.items()
+        ]
+        with self._write("write incidents") as cur:
+            cur.executemany(_upsert("incidents"), rows)
+            _replace_members(cur, "incident_units", batch, lambda i: i.units)
+            _replace_members(cur, "incident_attackers", batch, lambda i: i.attackers)
+        return len(rows)
+
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """Return the alerts matching ``query``, newest first."""
+        where, params = _where(query, _ALERT_FILTERS)
+        sql = f"SELECT doc FROM alerts{where} ORDER BY ts DESC, id LIMIT ? OFFSET ?"
+        docs = self._read(sql, [*params, query.limit, query.offset])
+        return [Alert.from_ecs(json.loads(doc)) for doc in docs]
+
+    def incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Return the incidents matching ``query``, highest risk first, then most recent."""
+        where, params = _where(query, _INCIDENT_FILTERS)
+        order = "risk_score DESC, last_seen DESC, id"
+        sql = f"SELECT doc FROM incidents{where} ORDER BY {order} LIMIT ? OFFSET ?"
+        docs = self._read(sql, [*params, query.limit, query.offset])
+        return [Incident.from_ecs(json.loads(doc)) for doc in docs]
+
+    def incident(self, incident_id: str) -> Incident | None:
+        """Return one incident, or None when the id is unknown."""
+        docs = self._read("SELECT doc FROM incidents WHERE id = ?", [incident_id])
+        return Incident.from_ecs(json.loads(docs[0])) if docs else None
+
+    def events(self, limit: int = 1000) -> list[Event]:
+        """Return stored events, newest first (for replays and tests; not in the protocol)."""
+        docs = self._read("SELECT doc FROM events ORDER BY ts DESC, id LIMIT ?", [limit])
+        return [event_from_document(json.loads(doc)) for doc in docs]
+
+    def count_events(self) -> int:
+        """Return how many events are stored."""
+        return int(self._read("SELECT COUNT(*) FROM events", [])[0])
+
+    def close(self) -> None:
+        """Close the connection; the WAL is checkpointed when the last connection closes."""
+        with self._lock:
+            self._conn.close()
+
+    def _configure(self) -> None:
+        with self._guard("configure"):
+            self._conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            # NORMAL is durable in WAL mode except for the last commits before a power cut.
+            self._conn.execute("PRAGMA synchronous = NORMAL")
+        if mode != "wal":
+            # WAL needs shared memory between processes, which network filesystems lack.
+            raise StoreError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+
+    def _create_schema(self) -> None:
+        with self._write("create the schema") as cur:
+            cur.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            found = cur.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            if found is not None and found > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self.path}: schema version {found} is newer than this NSSA supports "
+                    f"({SCHEMA_VERSION}); upgrade NSSA or point it at another database"
+                )
+            for statement in _SCHEMA:
+                cur.execute(statement)
+            if found is None:
+                cur.execute("INSERT INTO schema_version (version) VALUES (?)", [SCHEMA_VERSION])
+
+    def _read(self, sql: str, params: Sequence[object]) -> list[Any]:
+        """Run one SELECT (its own snapshot in WAL mode) and return the first column."""
+        with self._lock, self._guard("read"):
+            return [row[0] for row in self._conn.execute(sql, params)]
+
+    @contextmanager
+    def _write(self, action: str) -> Iterator[sqlite3.Cursor]:
+        """One transaction: readers see all of it or none of it."""
+        with self._lock, self._guard(action):
+            # IMMEDIATE takes the write lock up front, so busy_timeout applies instead of a
+            # deadlock error when two processes both upgrade from reading to writing.
+            cur = self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield cur
+            except BaseException:
+                self._conn.rollback()
+                raise
+            self._conn.commit()
+
+    @contextmanager
+    def _guard(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot {action}: {exc}") from exc
+
+
+def _last_by_id(records: Iterable[_R]) -> dict[str, _R]:
+    """Key a batch by record id; a later record with the same id replaces an earlier one."""
+    return {record.id: record for record in records}
+
+
+def _dump(doc: dict[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+
+
+def _event_row(event_id: str, event: Event) -> tuple[object, ...]:
+    doc = event.to_ecs()
+    source_ip = doc.get("source", {}).get("ip")
+    destination_ip = doc.get("destination", {}).get("ip")
+    ts = parse_time(doc["@timestamp"])
+    return (event_id, ts, doc["event"]["dataset"], source_ip, destination_ip, _dump(doc))
+
+
+def _destinations(alert: Alert) -> tuple[str, ...]:
+    single = (alert.destination_ip,) if alert.destination_ip else ()
+    return single + alert.destinations
+
+
+def _upsert(table: str) -> str:
+    """SQL inserting a row (id first) or, when the id exists, overwriting the other columns."""
+    names = _COLUMNS[table]
+    updates = ", ".join(f"{name} = excluded.{name}" for name in names[1:])
+    marks = ", ".join("?" * len(names))
+    return (
+        f"INSERT INTO {table} ({', '.join(names)}) VALUES ({marks})"
+        f" ON CONFLICT(id) DO UPDATE SET {updates}"
+    )
+
+
+def _replace_members(
+    cur: sqlite3.Cursor, side: str, batch: dict[str, _R], values: Callable[[_R], Iterable[str]]
+) -> None:
+    """Replace the side-table rows of every record in ``batch`` (a new version may drop some)."""
+    cur.executemany(f"DELETE FROM {side} WHERE owner = ?", [(key,) for key in batch])
+    rows = [(key, value) for key, record in batch.items() for value in values(record)]
+    cur.executemany(f"INSERT OR IGNORE INTO {side} (owner, value) VALUES (?, ?)", rows)
+
+
+def _where(query: object, filters: Sequence[tuple[str, str]]) -> tuple[str, list[object]]:
+    """The WHERE clause and parameters for every filter of ``query`` that is set."""
+    clauses: list[str] = []
+    params: list[object] = []
+    for attribute, clause in filters:
+        value = getattr(query, attribute)
+        if value is None:
+            continue
+        clauses.append(clause)
+        # A tuple of ids goes in as one JSON array: no limit on how many SQL variables.
+        params.append(json.dumps(value) if isinstance(value, tuple) else value)
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params

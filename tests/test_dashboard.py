@@ -1,0 +1,262 @@
+"""The dashboard over a real SQLite store: pages, languages, escaping, API and headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from correlator.incident import Incident, IncidentStatus
+from correlator.organisation import OrganisationMap, Unit, UnitKind
+from dashboard import SECURITY_HEADERS, create_app
+from dashboard.i18n import LANGUAGES, MESSAGES
+from detectors.alert import Alert, Severity
+from detectors.attack import Tactic
+from nssa.stores.sqlite import SqliteStore
+
+SCRIPT = "<script>alert(1)</script>"
+ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
+TEMPLATES = Path(__file__).parent.parent / "dashboard" / "templates"
+
+ORGANISATION = OrganisationMap(
+    units=(
+        Unit(
+            code="police",
+            name="市公安局",
+            name_en="Municipal Public Security Bureau",
+            kind=UnitKind.DEPARTMENT,
+            subnets=("10.10.2.0/24",),
+        ),
+    )
+)
+
+
+@pytest.fixture
+def store(
+    tmp_path: Path, make_alert: Callable[..., Alert], make_incident: Callable[..., Incident]
+) -> Iterator[SqliteStore]:
+    """A store holding a scan-and-guess incident and an incident full of markup."""
+    scan = make_alert(rule="vertical_scan")
+    guess = make_alert(
+        time=1_717_200_090.0,
+        detector="bruteforce",
+        rule="ssh_password_guessing",
+        severity=Severity.HIGH,
+        tactic=Tactic.CREDENTIAL_ACCESS,
+        technique="T1110.001",
+        explanation="203.0.113.7 在 60 秒内对 10.10.2.15 的 SSH 登录失败 30 次",
+        facts={"failures": 30, "window_seconds": 60.0},
+    )
+    hostile = make_alert(rule=SCRIPT, explanation=SCRIPT, facts={SCRIPT: SCRIPT})
+    with SqliteStore(tmp_path / "nssa.db") as opened:
+        opened.put_alerts([scan, guess, hostile])
+        opened.put_incidents(
+            [
+                make_incident(
+                    id="inc-scan",
+                    risk_score=80,
+                    alert_ids=(scan.id, guess.id),
+                    alert_count=2,
+                    tactics=(Tactic.RECONNAISSANCE, Tactic.CREDENTIAL_ACCESS),
+                ),
+                make_incident(
+                    id="inc-hostile",
+                    title=SCRIPT,
+                    risk_score=10,
+                    attackers=(SCRIPT,),
+                    alert_ids=(hostile.id,),
+                    status=IncidentStatus.INVESTIGATING,
+                ),
+            ]
+        )
+        yield opened
+
+
+@pytest.fixture
+def app(store: SqliteStore) -> Flask:
+    return create_app(store, config={"TESTING": True, "organisation": ORGANISATION})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+def page(client: FlaskClient, url: str, status: int = 200) -> str:
+    """GET ``url``, check the status and return the body as text."""
+    response = client.get(url)
+    assert response.status_code == status
+    return response.get_data(as_text=True)
+
+
+def test_root_redirects_to_the_incident_list(client: FlaskClient) -> None:
+    response = client.get("/")
+    assert (response.status_code, response.location) == (302, "/incidents")
+
+
+def test_list_is_chinese_by_default(client: FlaskClient) -> None:
+    body = page(client, "/incidents")
+    expected = [
+        '<html lang="zh-CN">',
+        "安全事件",
+        "风险分",
+        "来自 203.0.113.7 的端口扫描",
+        "市公安局",
+        "侦察",
+        "凭据访问",
+        "调查中",
+        "2024-06-01 08:00:00",  # T0 in Beijing time
+    ]
+    assert [text for text in expected if text not in body] == []
+
+
+def test_lang_en_switches_to_english_and_is_remembered(client: FlaskClient) -> None:
+    first = client.get("/incidents?lang=en")
+    later = page(client, "/incidents")
+    expected = [
+        '<html lang="en">',
+        "Risk score",
+        "Municipal Public Security Bureau",
+        "Reconnaissance",
+        "Investigating",
+    ]
+    assert "nssa_lang=en" in first.headers["Set-Cookie"]
+    assert [text for text in expected if text not in later] == []
+
+
+def test_unknown_language_falls_back_to_chinese(client: FlaskClient) -> None:
+    body = page(client, "/incidents?lang=xx")
+    assert '<html lang="zh-CN">' in body
+
+
+def test_units_show_codes_without_an_organisation_map(store: SqliteStore) -> None:
+    body = page(create_app(store).test_client(), "/incidents")
+    assert "police" in body and "市公安局" not in body
+
+
+def test_list_is_ranked_and_paged(store: SqliteStore) -> None:
+    client = create_app(store, config={"PER_PAGE": 1}).test_client()
+    first, second = page(client, "/incidents"), page(client, "/incidents?page=2")
+    assert ("inc-scan" in first, "inc-hostile" in first, 'rel="next"' in first) == (
+        True,
+        False,
+        True,
+    )
+    assert ("inc-hostile" in second, 'rel="prev"' in second, 'rel="next"' in second) == (
+        True,
+        True,
+        False,
+    )
+
+
+def test_unusable_page_numbers_mean_the_first_page(client: FlaskClient) -> None:
+    assert "inc-scan" in page(client, "/incidents?page=-3") + page(client, "/incidents?page=x")
+
+
+def test_empty_store_says_so(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "empty.db") as empty:
+        assert "暂无安全事件" in page(create_app(empty).test_client(), "/incidents")
+
+
+def test_detail_shows_fields_risk_factors_and_alerts(client: FlaskClient) -> None:
+    body = page(client, "/incidents/inc-scan")
+    expected = [
+        "inc-scan",
+        "criticality",
+        "vertical_scan",
+        "ssh_password_guessing",
+        "高危",
+        "203.0.113.7 在 60 秒内对 10.10.2.15 的 SSH 登录失败 30 次",
+        "203.0.113.7 在 300 秒内探测了 10.10.2.15 的 3 个端口",
+        "failures",
+        "T1110.001",
+    ]
+    assert [text for text in expected if text not in body] == []
+
+
+@pytest.mark.parametrize("url", ["/incidents", "/incidents/inc-hostile"])
+def test_attacker_controlled_text_is_escaped(client: FlaskClient, url: str) -> None:
+    body = page(client, url)
+    assert SCRIPT not in body and ESCAPED_SCRIPT in body
+
+
+def test_unknown_incident_is_a_404_page(client: FlaskClient) -> None:
+    body = page(client, "/incidents/inc-nope", status=404)
+    assert "未找到" in body
+
+
+def test_unknown_route_is_a_404_page_in_english_when_asked(client: FlaskClient) -> None:
+    assert "Not found" in page(client, "/nowhere?lang=en", status=404)
+
+
+def test_api_lists_incident_summaries(client: FlaskClient) -> None:
+    body = client.get("/api/incidents").get_json()
+    first = body["incidents"][0]
+    assert set(first) >= {
+        "id",
+        "title",
+        "status",
+        "risk_score",
+        "attackers",
+        "victims",
+        "units",
+        "tactics",
+        "first_seen",
+        "last_seen",
+        "alert_count",
+    }
+    assert (first["id"], first["tactic_ids"], first["first_seen"], body["has_next"]) == (
+        "inc-scan",
+        ["TA0043", "TA0006"],
+        "2024-06-01T00:00:00.000000Z",
+        False,
+    )
+
+
+def test_api_detail_has_alerts_and_unknown_id_is_json_404(client: FlaskClient) -> None:
+    detail = client.get("/api/incidents/inc-scan").get_json()
+    missing = client.get("/api/incidents/inc-nope")
+    assert sorted(alert["rule"] for alert in detail["alerts"]) == [
+        "ssh_password_guessing",
+        "vertical_scan",
+    ]
+    assert (missing.status_code, missing.get_json()["error"]) == (404, "incident not found")
+
+
+def test_healthz_follows_the_store(client: FlaskClient, store: SqliteStore) -> None:
+    healthy = client.get("/healthz")
+    store.close()
+    broken = client.get("/healthz")
+    assert (healthy.status_code, broken.status_code) == (200, 503)
+
+
+@pytest.mark.parametrize(
+    "url", ["/incidents", "/incidents/inc-scan", "/incidents/nope", "/api/incidents", "/healthz"]
+)
+def test_security_headers_on_every_response(client: FlaskClient, url: str) -> None:
+    headers = client.get(url).headers
+    assert {name: headers.get(name) for name in SECURITY_HEADERS} == dict(SECURITY_HEADERS)
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_stylesheet_is_served_locally(client: FlaskClient) -> None:
+    response = client.get("/static/nssa.css")
+    assert (response.status_code, response.headers["X-Content-Type-Options"]) == (200, "nosniff")
+
+
+def test_every_template_key_is_in_the_catalogue_in_every_language() -> None:
+    used = {
+        key
+        for template in TEMPLATES.glob("*.html")
+        for key in re.findall(r"_\('([\w.]+)'", template.read_text(encoding="utf-8"))
+    }
+    labels = {f"status.{s}" for s in IncidentStatus} | {f"severity.{s}" for s in Severity}
+    labels |= {f"tactic.{t}" for t in Tactic}
+    incomplete = [
+        key for key in sorted(used | labels) if set(MESSAGES.get(key, {})) != set(LANGUAGES)
+    ]
+    assert (len(used) > 30, incomplete) == (True, [])
