@@ -48,6 +48,10 @@ class Decoded:
     dport: I64
     tcp_flags: I64
     l4_ok: Mask  # the transport header was captured
+    l3: I64  # offset of the IP header in the batch buffer
+    l4: I64  # offset of the transport header
+    payload: I64  # offset of the transport payload (TCP/UDP), -1 when there is none
+    payload_len: I64  # captured payload bytes (never past the IP datagram's end)
 
 
 class _View:
@@ -95,6 +99,7 @@ def decode(batch: PacketBatch) -> Decoded:
     later = pick["later"].astype(bool)
     proto = pick["proto"]
     sport, dport, flags, l4_ok = _transport(view, l4, proto, ok & ~later)
+    payload, payload_len = _payload(view, l4, proto, l4_ok, pick["ip_end"])
     return Decoded(
         ts=batch.ts,
         wirelen=batch.wirelen,
@@ -112,6 +117,10 @@ def decode(batch: PacketBatch) -> Decoded:
         dport=dport,
         tcp_flags=flags,
         l4_ok=l4_ok,
+        l3=l3,
+        l4=l4,
+        payload=payload,
+        payload_len=payload_len,
     )
 
 
@@ -161,6 +170,7 @@ def _ipv4(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
         "proto": view.u8(l3 + 9, ok),
         "later": (frag > 0).astype(np.int64),
         "l4": l3 + ihl,
+        "ip_end": l3 + view.u16(l3 + 2, ok),
         "src_hi": zero,
         "src_lo": src,
         "dst_hi": zero,
@@ -186,6 +196,7 @@ def _ipv6(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
         "proto": nxt,
         "later": later.astype(np.int64),
         "l4": l4,
+        "ip_end": l3 + 40 + view.u16(l3 + 4, ok),
         "src_hi": view.u64(l3 + 8, ok),
         "src_lo": view.u64(l3 + 16, ok),
         "dst_hi": view.u64(l3 + 24, ok),
@@ -203,3 +214,14 @@ def _transport(view: _View, l4: I64, proto: I64, ok: Mask) -> tuple[I64, I64, I6
     flags = view.u8(l4 + 13, tcp)
     l4_ok = np.where(proto == PROTO_TCP, tcp, ported | icmp)
     return sport, dport, flags, l4_ok & ok
+
+
+def _payload(view: _View, l4: I64, proto: I64, ok: Mask, ip_end: I64) -> tuple[I64, I64]:
+    """Offset and captured length of each TCP or UDP payload (-1 and 0 when there is none)."""
+    tcp = ok & (proto == PROTO_TCP)
+    udp = ok & (proto == PROTO_UDP)
+    start = np.where(tcp, l4 + (view.u8(l4 + 12, tcp) >> 4) * 4, l4 + 8)
+    # Ethernet pads short frames: the IP length, not the frame, says where data ends.
+    end = np.minimum(view.end, np.where(ip_end > l4, ip_end, view.end))
+    size = np.where(tcp | udp, np.clip(end - start, 0, None), 0)
+    return np.where(size > 0, start, -1), size
