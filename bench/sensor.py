@@ -109,6 +109,11 @@ def measure(tool: str, path: Path, packets: int) -> dict[str, float]:
 def child(tool: str, path: Path, packets: int) -> None:
     """Body of a measuring process."""
     limit = min(packets, 50_000)
+    import dpkt  # noqa: F401  (imports are not part of the measurement)
+    import scapy.utils  # noqa: F401
+
+    import nssa.pipeline  # noqa: F401
+
     started = time.perf_counter()
     if tool == "ours":
         run_ours(path)

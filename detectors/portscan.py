@@ -174,7 +174,8 @@ def _failed(flow: Flow) -> bool:
     """Whether a flow is a failed contact: refused, unanswered or abandoned."""
     if flow.transport is Transport.TCP:
         return flow.outcome in FAILED
-    return flow.transport is Transport.UDP and flow.packets_in == 0
+    udp_failed = (TcpOutcome.UNANSWERED, TcpOutcome.REJECTED)
+    return flow.transport is Transport.UDP and flow.outcome in udp_failed
 
 
 def _port(target: str | int) -> int:

@@ -71,8 +71,15 @@ class _Collector:
     wirelen: list[int] = field(default_factory=list)
     linktype: list[int] = field(default_factory=list)
     ts: list[float] = field(default_factory=list)
+    headers: tuple[npt.NDArray[np.int64], str, float, int] | None = None  # classic pcap
+
+    def __bool__(self) -> bool:
+        return bool(self.offset) or (self.headers is not None and self.headers[0].size > 0)
 
     def batch(self, data: bytes) -> PacketBatch:
+        """The collected packets as one batch over ``data``."""
+        if self.headers is not None:
+            return _pcap_batch(data, *self.headers)
         return PacketBatch(
             data=np.frombuffer(data, dtype=np.uint8),
             offset=np.asarray(self.offset, dtype=np.int64),
@@ -142,13 +149,13 @@ def _stream(
         data = tail + chunk
         collected, used = walk(data)
         tail = data[used:]
-        if collected.offset:
+        if collected:
             yield _counted(collected.batch(data), stats)
         if stats.corrupt_records:
             return
     if tail:
         collected, used = walk(tail)
-        if collected.offset:
+        if collected:
             yield _counted(collected.batch(tail), stats)
         stats.cut_off = stats.cut_off or used < len(tail)
 
@@ -156,24 +163,45 @@ def _stream(
 def _walk_pcap(
     data: bytes, record: struct.Struct, unit: float, linktype: int, stats: CaptureStats
 ) -> tuple[_Collector, int]:
-    """Walk complete records in ``data``; return them and how many bytes they used."""
-    out = _Collector()
+    """Walk complete records in ``data``; return them and how many bytes they used.
+
+    Only record starts are found in Python (the chain of lengths is inherently sequential);
+    timestamps and lengths are then gathered for all records at once with numpy.
+    """
+    starts: list[int] = []
+    append = starts.append
+    length = struct.Struct(record.format[0] + "I").unpack_from
     pos, end = 0, len(data)
-    unpack = record.unpack_from
     while pos + 16 <= end:
-        sec, frac, incl, orig = unpack(data, pos)
+        incl = length(data, pos + 8)[0]
         if incl > MAX_RECORD:
             stats.corrupt_records += 1
-            return out, end
+            end = pos
+            break
         if pos + 16 + incl > end:
             break
-        out.offset.append(pos + 16)
-        out.caplen.append(incl)
-        out.wirelen.append(orig)
-        out.ts.append(sec + frac * unit)
+        append(pos)
         pos += 16 + incl
-    out.linktype = [linktype] * len(out.offset)
-    return out, pos
+    out = _Collector()
+    out.headers = (np.asarray(starts, dtype=np.int64), record.format[0], unit, linktype)
+    return out, (len(data) if stats.corrupt_records else pos)
+
+
+def _pcap_batch(
+    data: bytes, starts: npt.NDArray[np.int64], endian: str, unit: float, linktype: int
+) -> PacketBatch:
+    """Gather classic pcap record headers at ``starts`` with numpy."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    idx = starts[:, None] + np.arange(16)
+    fields = buf[idx].view(endian + "u4").reshape(-1, 4).astype(np.int64)
+    return PacketBatch(
+        data=buf,
+        offset=starts + 16,
+        caplen=fields[:, 2],
+        wirelen=fields[:, 3],
+        linktype=np.full(starts.shape[0], linktype, dtype=np.int64),
+        ts=fields[:, 0] + fields[:, 1] * unit,
+    )
 
 
 def _counted(batch: PacketBatch, stats: CaptureStats) -> PacketBatch:

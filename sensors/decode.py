@@ -1,42 +1,42 @@
-"""Vectorised packet decoding: link layer, IPv4/IPv6, TCP/UDP/ICMP headers for a whole batch.
+"""Vectorised packet decoding: link layer, tunnels, IPv4/IPv6, TCP/UDP/ICMP and ARP headers.
 
-Every step works on numpy arrays of offsets into the batch buffer; a read past a packet's
-captured length yields a zero and clears the packet's ``valid`` flag instead of raising, so
-truncated and malformed packets are counted, never fatal.
+Every step works on numpy arrays of offsets into the batch buffer (no per-packet Python). A
+read past a packet's captured length yields zero and clears that packet's validity mask, so
+truncated and malformed packets are counted downstream, never fatal. Encapsulated mirror
+traffic (GRE, ERSPAN, VXLAN) is decoded again from the inner packet, keeping the tunnel as the
+observation point; ICMP errors expose the 5-tuple they quote.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from sensors.capture import PacketBatch
+from sensors.linklayer import ETH_ARP, ETH_IPV4, ETH_IPV6, by_version, ethernet, link_layer
+from sensors.tunnels import Tunnel, find_inner
+from sensors.view import I64, U64, ByteView, Mask
 
-I64 = npt.NDArray[np.int64]
-U64 = npt.NDArray[np.uint64]
-Mask = npt.NDArray[np.bool_]
-
-# Link types (tcpdump.org LINKTYPE_*) the decoder understands.
-LINK_NULL, LINK_ETHERNET, LINK_RAW, LINK_LOOP = 0, 1, 101, 108
-LINK_SLL, LINK_SLL2, LINK_IPV4, LINK_IPV6 = 113, 276, 228, 229
-ETH_IPV4, ETH_IPV6, ETH_ARP, ETH_VLAN, ETH_QINQ = 0x0800, 0x86DD, 0x0806, 0x8100, 0x88A8
 PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
+PROTO_ARP = 0x0806  # pseudo protocol number for ARP exchanges, outside the IP range
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options: skipped over
 IPV6_FRAGMENT = 44
 IPV4_MAPPED = np.uint64(0xFFFF00000000)
+ICMP_ERRORS = (3, 4, 11, 12)  # unreachable, source quench, time exceeded, parameter problem
+ICMPV6_ERRORS = (1, 2, 3, 4)  # unreachable, packet too big, time exceeded, parameter problem
+MAX_NESTING = 2  # tunnels inside tunnels peeled; deeper nesting is analysed as the outer packet
 
 
 @dataclass(frozen=True)
-class Decoded:
-    """Per-packet header fields of a batch; rows with ``ip`` False carry no IP fields."""
+class Network:
+    """Network- and transport-layer fields of every packet (zeros where absent)."""
 
-    ts: npt.NDArray[np.float64]
-    wirelen: I64
-    ethertype: I64
-    vlan: I64
     ip: Mask  # an IPv4 or IPv6 header was read completely
+    arp: Mask  # an ARP request or reply
     version: I64
     src_hi: U64
     src_lo: U64
@@ -44,126 +44,148 @@ class Decoded:
     dst_lo: U64
     proto: I64
     later_fragment: Mask  # a fragment other than the first: it carries no ports
-    sport: I64
-    dport: I64
-    tcp_flags: I64
-    l4_ok: Mask  # the transport header was captured
-    l3: I64  # offset of the IP header in the batch buffer
+    l3: I64  # offset of the IP (or ARP) header in the batch buffer
     l4: I64  # offset of the transport header
+    ip_end: I64  # where the IP datagram ends by its own length field
+    sport: I64  # TCP/UDP port; ICMP type
+    dport: I64  # TCP/UDP port; ICMP code; ARP opcode
+    tcp_flags: I64
+    l4_ok: Mask  # the transport header (or the ARP body) was captured
+
+
+@dataclass(frozen=True)
+class Decoded(Network):
+    """Everything the flow table and metadata extractors need about a batch's packets."""
+
+    ts: npt.NDArray[np.float64]
+    wirelen: I64
+    ethertype: I64
+    vlan: I64
     payload: I64  # offset of the transport payload (TCP/UDP), -1 when there is none
     payload_len: I64  # captured payload bytes (never past the IP datagram's end)
-
-
-class _View:
-    """Bounds-checked big-endian reads from a batch buffer."""
-
-    def __init__(self, batch: PacketBatch) -> None:
-        self.buf = batch.data
-        self.end = batch.offset + batch.caplen
-        self.size = self.buf.shape[0]
-
-    def fits(self, at: I64, width: int) -> Mask:
-        """Whether ``width`` bytes at ``at`` lie inside each packet."""
-        return (at >= 0) & (at + width <= self.end)
-
-    def u8(self, at: I64, ok: Mask) -> I64:
-        """Read one byte per packet where ``ok`` holds (zero elsewhere)."""
-        safe = np.where(ok, at, 0).clip(0, max(self.size - 1, 0))
-        out = self.buf[safe].astype(np.int64) if self.size else np.zeros_like(at)
-        return np.where(ok, out, 0)
-
-    def u16(self, at: I64, ok: Mask) -> I64:
-        """Read a big-endian 16-bit value per packet."""
-        return (self.u8(at, ok) << 8) | self.u8(at + 1, ok)
-
-    def u64(self, at: I64, ok: Mask, width: int = 8) -> U64:
-        """Read a big-endian integer of ``width`` (at most 8) bytes per packet."""
-        out = np.zeros(at.shape[0], dtype=np.uint64)
-        for k in range(width):
-            out = (out << np.uint64(8)) | self.u8(at + k, ok).astype(np.uint64)
-        return out
+    tunnel: I64  # Tunnel kind of the outermost encapsulation (Tunnel.NONE if none)
+    tunnel_id: I64  # its GRE key, ERSPAN session or VXLAN VNI (-1 if none)
+    outer_src_hi: U64  # outer endpoints of the tunnel (zero if none)
+    outer_src_lo: U64
+    outer_dst_hi: U64
+    outer_dst_lo: U64
+    quoted: Mask  # an ICMP error whose quoted packet was read
+    q_src_hi: U64  # the quoted packet's addresses, protocol and ports
+    q_src_lo: U64
+    q_dst_hi: U64
+    q_dst_lo: U64
+    q_proto: I64
+    q_sport: I64
+    q_dport: I64
 
 
 def decode(batch: PacketBatch) -> Decoded:
-    """Decode link, network and transport headers of every packet in ``batch``."""
-    view = _View(batch)
-    l3, ethertype, vlan = _link_layer(view, batch)
-    ip4 = ethertype == ETH_IPV4
-    ip6 = ethertype == ETH_IPV6
-    f4 = _ipv4(view, l3, ip4 & view.fits(l3, 20))
-    f6 = _ipv6(view, l3, ip6 & view.fits(l3, 40))
+    """Decode every packet of ``batch``, through tunnels, down to its transport header."""
+    view = ByteView(batch.data, batch.offset + batch.caplen)
+    l3, etype, vlan = link_layer(view, batch.offset, batch.linktype)
+    net = network(view, l3, etype)
+    n = l3.shape[0]
+    tunnel, tunnel_id = np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64)
+    outer = [np.zeros(n, dtype=np.uint64) for _ in range(4)]
+    for _ in range(MAX_NESTING):
+        inner = find_inner(view, net.l4, net.proto, net.dport, net.ip & ~net.later_fragment)
+        if not inner.found.any():
+            break
+        first = inner.found & (tunnel == Tunnel.NONE)
+        for k, name in enumerate(("src_hi", "src_lo", "dst_hi", "dst_lo")):
+            outer[k] = np.where(first, getattr(net, name), outer[k])
+        tunnel = np.where(first, inner.kind, tunnel)
+        tunnel_id = np.where(first, inner.ident, tunnel_id)
+        i_l3, i_etype, i_vlan = ethernet(view, inner.offset, inner.found & inner.ethernet)
+        as_ip = inner.found & ~inner.ethernet
+        i_l3 = np.where(as_ip, inner.offset, i_l3)
+        i_etype = np.where(as_ip, by_version(view, inner.offset, as_ip), i_etype)
+        net = _choose(inner.found, network(view, i_l3, i_etype), net)
+        etype = np.where(inner.found, i_etype, etype)
+        vlan = np.where(inner.found & (vlan < 0), i_vlan, vlan)
+    payload, payload_len = _payload(view, net)
+    quoted = _quoted(view, net)
+    return Decoded(
+        **{f.name: getattr(net, f.name) for f in dataclasses.fields(Network)},
+        ts=batch.ts,
+        wirelen=batch.wirelen,
+        ethertype=etype,
+        vlan=vlan,
+        payload=payload,
+        payload_len=payload_len,
+        tunnel=tunnel,
+        tunnel_id=tunnel_id,
+        outer_src_hi=outer[0],
+        outer_src_lo=outer[1],
+        outer_dst_hi=outer[2],
+        outer_dst_lo=outer[3],
+        **quoted,
+    )
+
+
+def network(view: ByteView, l3: I64, etype: I64) -> Network:
+    """Decode the IPv4, IPv6 or ARP header at ``l3`` and the transport header after it."""
+    f4 = _ipv4(view, l3, (etype == ETH_IPV4) & view.fits(l3, 20))
+    f6 = _ipv6(view, l3, (etype == ETH_IPV6) & view.fits(l3, 40))
     is4 = f4["ok"].astype(bool)
     pick = {k: np.where(is4, f4[k], f6[k]) for k in f4}
     ok = is4 | f6["ok"].astype(bool)
-    l4 = pick["l4"]
-    later = pick["later"].astype(bool)
-    proto = pick["proto"]
+    later = pick["later"].astype(bool) & ok
+    proto, l4 = pick["proto"], pick["l4"]
     sport, dport, flags, l4_ok = _transport(view, l4, proto, ok & ~later)
-    payload, payload_len = _payload(view, l4, proto, l4_ok, pick["ip_end"])
-    return Decoded(
-        ts=batch.ts,
-        wirelen=batch.wirelen,
-        ethertype=ethertype,
-        vlan=vlan,
+    net = Network(
         ip=ok,
+        arp=np.zeros(l3.shape[0], dtype=bool),
         version=np.where(is4, 4, np.where(ok, 6, 0)),
         src_hi=pick["src_hi"].astype(np.uint64),
         src_lo=pick["src_lo"].astype(np.uint64),
         dst_hi=pick["dst_hi"].astype(np.uint64),
         dst_lo=pick["dst_lo"].astype(np.uint64),
         proto=proto,
-        later_fragment=later & ok,
+        later_fragment=later,
+        l3=l3,
+        l4=l4,
+        ip_end=pick["ip_end"],
         sport=sport,
         dport=dport,
         tcp_flags=flags,
         l4_ok=l4_ok,
-        l3=l3,
-        l4=l4,
-        payload=payload,
-        payload_len=payload_len,
+    )
+    return _with_arp(view, net, (etype == ETH_ARP) & view.fits(l3, 28))
+
+
+def _choose(mask: Mask, inner: Network, outer: Network) -> Network:
+    """Per packet, the inner decode where ``mask`` holds, else the outer one."""
+    return Network(
+        **{
+            f.name: np.where(mask, getattr(inner, f.name), getattr(outer, f.name))
+            for f in dataclasses.fields(Network)
+        }
     )
 
 
-def _link_layer(view: _View, batch: PacketBatch) -> tuple[I64, I64, I64]:
-    """Return the network-layer offset, ethertype and outer VLAN id of every packet."""
-    off, link = batch.offset, batch.linktype
-    ether = link == LINK_ETHERNET
-    l3 = np.where(ether, off + 14, off)
-    etype = np.where(ether, view.u16(off + 12, ether & view.fits(off, 14)), 0)
-    vlan = np.full(off.shape[0], -1, dtype=np.int64)
-    for _ in range(2):  # 802.1Q, and QinQ's second tag
-        tagged = ether & ((etype == ETH_VLAN) | (etype == ETH_QINQ)) & view.fits(l3, 4)
-        vlan = np.where(tagged & (vlan < 0), view.u16(l3, tagged) & 0x0FFF, vlan)
-        etype = np.where(tagged, view.u16(l3 + 2, tagged), etype)
-        l3 = np.where(tagged, l3 + 4, l3)
-    sll = link == LINK_SLL
-    etype = np.where(sll, view.u16(off + 14, sll & view.fits(off, 16)), etype)
-    l3 = np.where(sll, off + 16, l3)
-    sll2 = link == LINK_SLL2
-    etype = np.where(sll2, view.u16(off, sll2 & view.fits(off, 20)), etype)
-    l3 = np.where(sll2, off + 20, l3)
-    etype = _raw_and_loopback(view, link, off, etype)
-    l3 = np.where((link == LINK_NULL) | (link == LINK_LOOP), off + 4, l3)
-    return l3, etype, vlan
+def _with_arp(view: ByteView, net: Network, arp: Mask) -> Network:
+    """Fill in ARP packets: sender and target addresses, and the opcode as ``dport``."""
+    if not arp.any():
+        return net
+    sender = view.u64(net.l3 + 14, arp, 4) | IPV4_MAPPED
+    target = view.u64(net.l3 + 24, arp, 4) | IPV4_MAPPED
+    return dataclasses.replace(
+        net,
+        arp=arp,
+        src_lo=np.where(arp, sender, net.src_lo),
+        dst_lo=np.where(arp, target, net.dst_lo),
+        proto=np.where(arp, PROTO_ARP, net.proto),
+        dport=np.where(arp, view.u16(net.l3 + 6, arp), net.dport),
+        l4_ok=net.l4_ok | arp,
+    )
 
 
-def _raw_and_loopback(view: _View, link: I64, off: I64, etype: I64) -> I64:
-    """Infer the ethertype of raw-IP and BSD-loopback packets from the IP version nibble."""
-    raw = (link == LINK_RAW) | (link == LINK_IPV4) | (link == LINK_IPV6) | (link == 12)
-    loop = (link == LINK_NULL) | (link == LINK_LOOP)
-    start = np.where(loop, off + 4, off)
-    nibble = view.u8(start, (raw | loop) & view.fits(start, 1)) >> 4
-    by_version = np.where(nibble == 4, ETH_IPV4, np.where(nibble == 6, ETH_IPV6, 0))
-    return np.where(raw | loop, by_version, etype)
-
-
-def _ipv4(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
+def _ipv4(view: ByteView, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
     """Read IPv4 headers: addresses (IPv4-mapped), protocol, fragments, transport offset."""
     ihl = (view.u8(l3, ok) & 0x0F) * 4
     ok = ok & (view.u8(l3, ok) >> 4 == 4) & (ihl >= 20)
     frag = view.u16(l3 + 6, ok) & 0x1FFF
-    src = view.u64(l3 + 12, ok, 4) | IPV4_MAPPED
-    dst = view.u64(l3 + 16, ok, 4) | IPV4_MAPPED
     zero = np.zeros(l3.shape[0], dtype=np.uint64)
     return {
         "ok": ok.astype(np.int64),
@@ -172,13 +194,13 @@ def _ipv4(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
         "l4": l3 + ihl,
         "ip_end": l3 + view.u16(l3 + 2, ok),
         "src_hi": zero,
-        "src_lo": src,
+        "src_lo": view.u64(l3 + 12, ok, 4) | IPV4_MAPPED,
         "dst_hi": zero,
-        "dst_lo": dst,
+        "dst_lo": view.u64(l3 + 16, ok, 4) | IPV4_MAPPED,
     }
 
 
-def _ipv6(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
+def _ipv6(view: ByteView, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
     """Read IPv6 headers, walking the extension chain to the transport header."""
     ok = ok & (view.u8(l3, ok) >> 4 == 6)
     nxt = view.u8(l3 + 6, ok)
@@ -187,6 +209,8 @@ def _ipv6(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
     for _ in range(4):  # a few extension headers are normal; more is exotic
         ext = ok & np.isin(nxt, IPV6_EXTENSIONS) & view.fits(l4, 8)
         frag = ok & (nxt == IPV6_FRAGMENT) & view.fits(l4, 8)
+        if not (ext | frag).any():
+            break
         later = np.where(frag, (view.u16(l4 + 2, frag) >> 3) > 0, later)
         step = np.where(ext, (view.u8(l4 + 1, ext) + 1) * 8, np.where(frag, 8, 0))
         nxt = np.where(ext | frag, view.u8(l4, ext | frag), nxt)
@@ -204,24 +228,47 @@ def _ipv6(view: _View, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
     }
 
 
-def _transport(view: _View, l4: I64, proto: I64, ok: Mask) -> tuple[I64, I64, I64, Mask]:
+def _transport(view: ByteView, l4: I64, proto: I64, ok: Mask) -> tuple[I64, I64, I64, Mask]:
     """Read ports (TCP/UDP), flags (TCP) or type/code (ICMP) as sport/dport."""
     ported = ok & ((proto == PROTO_TCP) | (proto == PROTO_UDP)) & view.fits(l4, 4)
     icmp = ok & ((proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)) & view.fits(l4, 2)
     tcp = ok & (proto == PROTO_TCP) & view.fits(l4, 14)
-    sport = np.where(ported, view.u16(l4, ported), np.where(icmp, view.u8(l4, icmp), 0))
-    dport = np.where(ported, view.u16(l4 + 2, ported), np.where(icmp, view.u8(l4 + 1, icmp), 0))
+    sport = np.where(ported, view.u16(l4, ported), view.u8(l4, icmp))
+    dport = np.where(ported, view.u16(l4 + 2, ported), view.u8(l4 + 1, icmp))
     flags = view.u8(l4 + 13, tcp)
-    l4_ok = np.where(proto == PROTO_TCP, tcp, ported | icmp)
+    # Other IP protocols (GRE, ESP, OSPF, ...) have no ports but still make flows.
+    other = ~np.isin(proto, (PROTO_TCP, PROTO_UDP, PROTO_ICMP, PROTO_ICMPV6))
+    l4_ok = np.where(proto == PROTO_TCP, tcp, ported | icmp | other)
     return sport, dport, flags, l4_ok & ok
 
 
-def _payload(view: _View, l4: I64, proto: I64, ok: Mask, ip_end: I64) -> tuple[I64, I64]:
+def _payload(view: ByteView, net: Network) -> tuple[I64, I64]:
     """Offset and captured length of each TCP or UDP payload (-1 and 0 when there is none)."""
-    tcp = ok & (proto == PROTO_TCP)
-    udp = ok & (proto == PROTO_UDP)
-    start = np.where(tcp, l4 + (view.u8(l4 + 12, tcp) >> 4) * 4, l4 + 8)
+    tcp = net.l4_ok & (net.proto == PROTO_TCP)
+    udp = net.l4_ok & (net.proto == PROTO_UDP)
+    start = np.where(tcp, net.l4 + (view.u8(net.l4 + 12, tcp) >> 4) * 4, net.l4 + 8)
     # Ethernet pads short frames: the IP length, not the frame, says where data ends.
-    end = np.minimum(view.end, np.where(ip_end > l4, ip_end, view.end))
+    end = np.minimum(view.end, np.where(net.ip_end > net.l4, net.ip_end, view.end))
     size = np.where(tcp | udp, np.clip(end - start, 0, None), 0)
     return np.where(size > 0, start, -1), size
+
+
+def _quoted(view: ByteView, net: Network) -> dict[str, Any]:
+    """The packet an ICMP error quotes: its addresses, protocol and (first 8 bytes) ports."""
+    v4 = net.l4_ok & (net.proto == PROTO_ICMP) & np.isin(net.sport, ICMP_ERRORS)
+    v6 = net.l4_ok & (net.proto == PROTO_ICMPV6) & np.isin(net.sport, ICMPV6_ERRORS)
+    errors = v4 | v6
+    at = net.l4 + 8
+    inner = network(view, at, by_version(view, at, errors))
+    ported = errors & inner.ip & np.isin(inner.proto, (PROTO_TCP, PROTO_UDP))
+    ported &= view.fits(inner.l4, 4)
+    return {
+        "quoted": errors & inner.ip,
+        "q_src_hi": inner.src_hi,
+        "q_src_lo": inner.src_lo,
+        "q_dst_hi": inner.dst_hi,
+        "q_dst_lo": inner.dst_lo,
+        "q_proto": np.where(errors & inner.ip, inner.proto, 0),
+        "q_sport": view.u16(inner.l4, ported),
+        "q_dport": view.u16(inner.l4 + 2, ported),
+    }

@@ -27,15 +27,15 @@ class Transport(StrEnum):
 
 
 class TcpOutcome(StrEnum):
-    """How a flow's TCP handshake ended, as seen from both directions."""
+    """How a flow's handshake ended, from both directions (UDP: whether anything answered)."""
 
-    ESTABLISHED = "established"  # three-way handshake completed, not yet closed
+    ESTABLISHED = "established"  # handshake completed, not yet closed (UDP: answered)
     CLOSED = "closed"  # established, then FIN or RST
-    REJECTED = "rejected"  # SYN answered by RST: port closed
+    REJECTED = "rejected"  # SYN answered by RST, or a probe by ICMP unreachable: closed
     UNANSWERED = "unanswered"  # SYN (or any probe) with no reply at all
     HALF_OPEN = "half_open"  # SYN, SYN-ACK, but the initiator never completed (SYN scan)
     MIDSTREAM = "midstream"  # no SYN from the initiator: stealth probe or capture started late
-    NOT_TCP = "none"  # UDP, ICMP and others; see packets_in for whether anything answered
+    NOT_TCP = "none"  # ICMP, ARP and others; see packets_in for whether anything answered
 
 
 class AuthOutcome(StrEnum):
@@ -96,6 +96,11 @@ class Flow(_Record):
     flags_out: str = ecs("nssa.flow.flags_out", default="")
     flags_in: str = ecs("nssa.flow.flags_in", default="")
     vlan: int | None = ecs("network.vlan.id", default=None)
+    tunnel: str = ecs("nssa.flow.tunnel.type", default="")
+    tunnel_id: int | None = ecs("nssa.flow.tunnel.id", default=None)
+    outer_src_ip: str | None = ecs("nssa.flow.tunnel.source_ip", default=None)
+    outer_dst_ip: str | None = ecs("nssa.flow.tunnel.destination_ip", default=None)
+    iana_number: int | None = ecs("network.iana_number", default=None)
 
     @property
     def answered(self) -> bool:
@@ -152,6 +157,9 @@ class HttpRequest(_Record):
     request_bytes: int = ecs("http.request.bytes", default=0)
     response_bytes: int = ecs("http.response.bytes", default=0)
     origin: str = ecs("log.origin.file.name", default="")
+    user: str | None = ecs("user.name", default=None)
+    line: int | None = ecs("log.origin.file.line", default=None)
+    log_source: str | None = ecs("log.source.address", default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,6 +208,8 @@ class AuthEvent(_Record):
     origin: str = ecs("log.origin.file.name", default="")
     line: int | None = ecs("log.origin.file.line", default=None)
     original: str = ecs("event.original", default="")
+    src_domain: str | None = ecs("source.domain", default=None)
+    log_source: str | None = ecs("log.source.address", default=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -225,14 +235,119 @@ class FirewallEvent(_Record):
     origin: str = ecs("log.origin.file.name", default="")
     line: int | None = ecs("log.origin.file.line", default=None)
     original: str = ecs("event.original", default="")
+    log_source: str | None = ecs("log.source.address", default=None)
 
 
-Event = Flow | DnsQuery | HttpRequest | TlsHello | AuthEvent | FirewallEvent
+class IdsKind(StrEnum):
+    """What an existing IDS reported: a signature alert, a protocol anomaly or a notice."""
+
+    ALERT = "alert"  # Suricata/Snort signature match
+    ANOMALY = "anomaly"  # Suricata protocol anomaly (malformed or unexpected traffic)
+    NOTICE = "notice"  # Zeek notice (a policy script flagged something)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IdsAlert(_Record):
+    """A finding of another IDS (Suricata EVE alert or anomaly, Zeek notice), kept as logged."""
+
+    ECS_CONSTANTS: ClassVar[Mapping[str, Any]] = {
+        "event.kind": "alert",
+        "event.category": ["intrusion_detection"],
+        "event.dataset": "nssa.ids",
+    }
+
+    time: float = ecs("@timestamp", time=True)
+    sensor: str = ecs("observer.name")
+    product: str = ecs("observer.product")
+    kind: IdsKind = ecs("nssa.ids.kind")
+    src_ip: str | None = ecs("source.ip", default=None)
+    src_port: int | None = ecs("source.port", default=None)
+    dst_ip: str | None = ecs("destination.ip", default=None)
+    dst_port: int | None = ecs("destination.port", default=None)
+    transport: Transport = ecs("network.transport", default=Transport.OTHER)
+    signature: str = ecs("rule.name")
+    signature_id: int = ecs("rule.id", default=0)
+    category: str = ecs("rule.category", default="")
+    severity: int | None = ecs("nssa.ids.severity", default=None)
+    action: str = ecs("event.action", default="")
+    message: str = ecs("message", default="")
+    origin: str = ecs("log.origin.file.name", default="")
+    line: int | None = ecs("log.origin.file.line", default=None)
+    log_source: str | None = ecs("log.source.address", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WebError(_Record):
+    """A web server's error-log entry about a client (denied, not found, rate-limited)."""
+
+    ECS_CONSTANTS: ClassVar[Mapping[str, Any]] = {
+        "event.kind": "event",
+        "event.category": ["web"],
+        "event.dataset": "nssa.weberror",
+    }
+
+    time: float = ecs("@timestamp", time=True)
+    sensor: str = ecs("observer.name")
+    src_ip: str | None = ecs("source.ip", default=None)
+    src_port: int | None = ecs("source.port", default=None)
+    level: str = ecs("log.level", default="")
+    module: str = ecs("log.logger", default="")
+    reason: str = ecs("event.reason", default="")
+    method: str = ecs("http.request.method", default="")
+    uri: str = ecs("url.original", default="")
+    host: str = ecs("url.domain", default="")
+    outcome: AuthOutcome = ecs("event.outcome", default=AuthOutcome.FAILURE)
+    origin: str = ecs("log.origin.file.name", default="")
+    line: int | None = ecs("log.origin.file.line", default=None)
+    log_source: str | None = ecs("log.source.address", default=None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SshHello(_Record):
+    """The SSH version banners of one connection: client and server software."""
+
+    ECS_CONSTANTS: ClassVar[Mapping[str, Any]] = {
+        "event.kind": "event",
+        "event.category": ["network"],
+        "event.dataset": "nssa.ssh",
+    }
+
+    time: float = ecs("@timestamp", time=True)
+    sensor: str = ecs("observer.name")
+    src_ip: str = ecs("source.ip")
+    src_port: int = ecs("source.port")
+    dst_ip: str = ecs("destination.ip")
+    dst_port: int = ecs("destination.port")
+    client: str = ecs("nssa.ssh.client", default="")  # e.g. SSH-2.0-libssh_0.9.6; "" if unseen
+    server: str = ecs("nssa.ssh.server", default="")  # e.g. SSH-2.0-OpenSSH_7.4
+
+
+Event = (
+    Flow
+    | DnsQuery
+    | HttpRequest
+    | TlsHello
+    | AuthEvent
+    | FirewallEvent
+    | IdsAlert
+    | SshHello
+    | WebError
+)
 """Any record a sensor or log collector produces."""
 
 EVENT_TYPES: Mapping[str, type[Event]] = {
     str(cls.ECS_CONSTANTS["event.dataset"]): cls
-    for cls in (Flow, DnsQuery, HttpRequest, TlsHello, AuthEvent, FirewallEvent)
+    for cls in (
+        Flow,
+        DnsQuery,
+        HttpRequest,
+        TlsHello,
+        AuthEvent,
+        FirewallEvent,
+        IdsAlert,
+        SshHello,
+        WebError,
+    )
 }
 """Event types by their ``event.dataset`` value."""
 

@@ -1,51 +1,40 @@
-"""Bidirectional flow table built with pandas group-bys over decoded batches.
+"""Bidirectional flow table, columnar: numpy group-bys over hashed keys, bounded state.
 
-Packets are keyed canonically (lower endpoint first) so both directions meet in one row;
-per-direction counters and first-seen times are aggregated per batch and merged into the
-table, which emits flows on idle or active timeout, on eviction when the state cap is hit,
-and at the end of input. Which side initiated and how the handshake ended are decided only
-when a flow is emitted, from the aggregated counters.
+Each batch's packets are sorted by key hash, split where a key falls idle, summed per group
+with ``reduceat`` and merged into the open-flow table by hash lookup. Flows are emitted on
+idle or active timeout, on eviction when the state cap is reached (counted), and at the end of
+input. Who initiated and how the handshake ended are decided only at emission, from counters.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from sensors.decode import PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP, Decoded
-from sensors.events import Flow, TcpOutcome, Transport
+from sensors.decode import PROTO_TCP, Decoded
+from sensors.events import Flow
+from sensors.flowkeys import KEY_COLUMNS, PacketKeys, hash_rows, packet_keys
+from sensors.flowrecords import COUNTERS, TIMES, flow_records
 
-KEY = ["a_hi", "a_lo", "b_hi", "b_lo", "a_port", "b_port", "proto", "vlan"]
-SIDES = ("a", "b")
-FLAG_BITS = {"F": 0x01, "S": 0x02, "R": 0x04, "P": 0x08, "A": 0x10, "U": 0x20}
-SUMS = [
-    f"{side}_{name}"
-    for side in SIDES
-    for name in ("pkts", "bytes", "syn", "synack", "rst", "fin", "ack", *FLAG_BITS)
-]
-FIRSTS = [f"{side}_{name}" for side in SIDES for name in ("first", "first_syn")]
-ICMP_REQUEST_OF = {0: 8, 14: 13, 16: 15, 18: 17, 129: 128}  # replies join their request's flow
-TRANSPORTS = {
-    PROTO_TCP: Transport.TCP,
-    PROTO_UDP: Transport.UDP,
-    PROTO_ICMP: Transport.ICMP,
-    PROTO_ICMPV6: Transport.ICMPV6,
-}
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, kw_only=True)
 class FlowTimeouts:
     """When the flow table lets go of a flow."""
 
-    tcp_idle: float = 300.0  # seconds without packets; Zeek's TCP inactivity default
-    other_idle: float = 60.0  # UDP and ICMP: short-lived request/response exchanges
-    active: float = 3600.0  # long flows are reported hourly so nothing waits forever
-    max_flows: int = 500_000  # state cap; beyond it the stalest flows are emitted early
+    tcp_idle: float = 300.0
+    """Seconds without packets before a TCP flow ends (Zeek's TCP inactivity default)."""
+    other_idle: float = 60.0
+    """The same for UDP, ICMP and ARP: short request/response exchanges."""
+    active: float = 3600.0
+    """Long flows are reported at least this often, so nothing waits forever."""
+    max_flows: int = 500_000
+    """State cap; beyond it the stalest flows are emitted early (and counted)."""
 
     def __post_init__(self) -> None:
         for name in ("tcp_idle", "other_idle", "active"):
@@ -66,6 +55,44 @@ class FlowStats:
     no_transport: int = 0
     flows: int = 0
     evicted: int = 0
+    hash_collisions: int = 0
+
+
+@dataclass
+class _Rows:
+    """Flow rows as columns: hash, key, per-side counters, times and tunnel endpoints."""
+
+    hash: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros(0, np.uint64))
+    keys: npt.NDArray[np.uint64] = field(
+        default_factory=lambda: np.zeros((0, len(KEY_COLUMNS)), np.uint64)
+    )
+    counts: I64 = field(default_factory=lambda: np.zeros((0, 2 * len(COUNTERS)), np.int64))
+    times: F64 = field(default_factory=lambda: np.zeros((0, len(TIMES)), np.float64))
+    outer: npt.NDArray[np.uint64] = field(default_factory=lambda: np.zeros((0, 4), np.uint64))
+
+    def __len__(self) -> int:
+        return int(self.hash.shape[0])
+
+    def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> _Rows:
+        """The rows at ``index`` (integer positions or a mask)."""
+        return _Rows(
+            self.hash[index],
+            self.keys[index],
+            self.counts[index],
+            self.times[index],
+            self.outer[index],
+        )
+
+    @staticmethod
+    def concat(parts: list[_Rows]) -> _Rows:
+        """All rows of ``parts``, in order."""
+        return _Rows(
+            np.concatenate([p.hash for p in parts]),
+            np.concatenate([p.keys for p in parts]),
+            np.concatenate([p.counts for p in parts]),
+            np.concatenate([p.times for p in parts]),
+            np.concatenate([p.outer for p in parts]),
+        )
 
 
 class FlowTable:
@@ -75,287 +102,177 @@ class FlowTable:
         self.sensor = sensor
         self.timeouts = timeouts or FlowTimeouts()
         self.stats = FlowStats()
-        self._table = pd.DataFrame(columns=[*KEY, *SUMS, *FIRSTS, "first", "last"])
+        self._open = _Rows()
 
     def add(self, packets: Decoded) -> list[Flow]:
         """Add a batch; return the flows that ended (timed out or evicted) because of it."""
-        frame = self._frame(packets)
-        if frame.empty:
+        self._count(packets)
+        keyed = packet_keys(packets)
+        if keyed.ts.shape[0] == 0:
             return []
-        old = self._table
-        batch = _aggregate(_segment(frame, self._idle(frame["proto"])))
-        stale = _stale(old, batch, self._idle(old["proto"]))
-        merged = _merge(old.loc[~stale].assign(seg=0), batch)
-        split = _superseded(merged)
-        self._table = merged.loc[~split].drop(columns="seg").reset_index(drop=True)
-        expired = self._expire(float(frame["ts"].max()))
-        ended = [old.loc[stale], merged.loc[split].drop(columns="seg"), expired]
-        return self._emit(pd.concat([part for part in ended if len(part)] or [expired]))
+        groups, seg, last_of_key = self._groups(keyed)
+        ended = self._merge(groups, seg, last_of_key)
+        ended.append(self._expire(float(keyed.ts.max())))
+        return self._emit(_Rows.concat(ended))
 
     def flush(self) -> list[Flow]:
         """Emit every flow still open (end of input)."""
-        done, self._table = self._table, self._table.iloc[0:0]
+        done, self._open = self._open, _Rows()
         return self._emit(done)
 
     def __len__(self) -> int:
-        return len(self._table)
+        return len(self._open)
 
-    def _frame(self, d: Decoded) -> pd.DataFrame:
-        """Select flow-worthy packets and key them canonically."""
+    def _count(self, d: Decoded) -> None:
         n = d.ts.shape[0]
-        usable = d.ip & ~d.later_fragment & d.l4_ok
+        ip = int(d.ip.sum())
         self.stats.packets += n
-        self.stats.ip_packets += int(d.ip.sum())
-        self.stats.non_ip += int(n - d.ip.sum())
+        self.stats.ip_packets += ip
+        self.stats.non_ip += n - ip - int(d.arp.sum())
         self.stats.later_fragments += int(d.later_fragment.sum())
         self.stats.no_transport += int((d.ip & ~d.later_fragment & ~d.l4_ok).sum())
-        return _canonical(d, usable)
 
-    def _idle(self, proto: pd.Series) -> np.ndarray:
+    def _idle(self, proto: npt.NDArray[np.uint64] | I64) -> F64:
         """Idle timeout of each row by its protocol."""
-        return np.where(proto == PROTO_TCP, self.timeouts.tcp_idle, self.timeouts.other_idle)
+        t = self.timeouts
+        return np.where(proto == PROTO_TCP, t.tcp_idle, t.other_idle)
 
-    def _expire(self, now: float) -> pd.DataFrame:
-        """Take out and return the rows that timed out or must be evicted for the state cap."""
-        t, table = self.timeouts, self._table
-        idle = self._idle(table["proto"])
-        done = (now - table["last"] > idle) | (now - table["first"] > t.active)
+    def _groups(self, p: PacketKeys) -> tuple[_Rows, I64, npt.NDArray[np.bool_]]:
+        """Sum a batch per key and idle-separated segment; also return each group's segment
+        number within its key and whether it is the key's last segment."""
+        hashes = p.hash if not self._collides(p) else _exact_ids(p.keys)
+        order = np.argsort(hashes, kind="stable")
+        h, ts = hashes[order], p.ts[order]
+        new_key = np.r_[True, h[1:] != h[:-1]]
+        idle = self._idle(p.proto[order])
+        gap = np.r_[False, np.diff(ts) > idle[1:]] & ~new_key
+        starts = np.flatnonzero(new_key | gap)
+        cuts = np.cumsum(gap)
+        seg = cuts - cuts[np.maximum.accumulate(np.where(new_key, np.arange(len(h)), 0))]
+        matrix = _counter_matrix(p)[order]
+        stamps = _time_matrix(p)[order]
+        rows = _Rows(
+            hash=h[starts],
+            keys=p.keys[order][starts],
+            counts=np.add.reduceat(matrix, starts, axis=0),
+            times=np.column_stack(
+                [
+                    np.minimum.reduceat(stamps[:, 0], starts),
+                    np.maximum.reduceat(stamps[:, 1], starts),
+                    np.minimum.reduceat(stamps[:, 2:], starts, axis=0),
+                ]
+            ),
+            outer=p.outer[order][starts],
+        )
+        group_key = rows.hash
+        last_of_key = np.r_[group_key[1:] != group_key[:-1], True]
+        return rows, seg[starts], last_of_key
+
+    def _collides(self, p: PacketKeys) -> bool:
+        """Whether two different keys share a hash in this batch (then group exactly)."""
+        order = np.argsort(p.hash, kind="stable")
+        h, keys = p.hash[order], p.keys[order]
+        same_hash = h[1:] == h[:-1]
+        clash = bool((same_hash & (keys[1:] != keys[:-1]).any(axis=1)).any())
+        self.stats.hash_collisions += int(clash)
+        return clash
+
+    def _merge(self, groups: _Rows, seg: I64, last: npt.NDArray[np.bool_]) -> list[_Rows]:
+        """Fold a batch's groups into the open table; return the rows that ended."""
+        table = self._open
+        first = np.flatnonzero(seg == 0)
+        pos = _positions(table.hash, groups.hash[first])
+        found = pos >= 0
+        gap = groups.times[first, 0] - (table.times[pos, 1] if len(table) else np.inf)
+        stale = found & (gap > self._idle(groups.keys[first, 6]))
+        merge = found & ~stale
+        g, t = first[merge], pos[merge]
+        table.counts[t] += groups.counts[g]
+        table.times[t, 0] = np.minimum(table.times[t, 0], groups.times[g, 0])
+        table.times[t, 1] = np.maximum(table.times[t, 1], groups.times[g, 1])
+        table.times[t, 2:] = np.minimum(table.times[t, 2:], groups.times[g, 2:])
+        absorbed = np.zeros(len(groups), dtype=bool)
+        absorbed[g] = True
+        closing = np.zeros(len(table), dtype=bool)
+        closing[pos[stale]] = True  # reappeared after an idle gap: the old flow ended
+        closing[t[~last[g]]] = True  # merged, but a later segment of the key follows
+        ended = [table.take(closing), groups.take(~absorbed & ~last)]
+        self._open = _Rows.concat([table.take(~closing), groups.take(~absorbed & last)])
+        return ended
+
+    def _expire(self, now: float) -> _Rows:
+        """Take out the rows that timed out or must be evicted for the state cap."""
+        t, table = self.timeouts, self._open
+        first, latest = table.times[:, 0], table.times[:, 1]
+        done = (now - latest > self._idle(table.keys[:, 6])) | (now - first > t.active)
         overflow = len(table) - int(done.sum()) - t.max_flows
         if overflow > 0:
-            stalest = table.loc[~done, "last"].nsmallest(overflow).index
-            done = done | table.index.isin(stalest)
+            alive = np.flatnonzero(~done)
+            stalest = alive[np.argsort(latest[alive], kind="stable")[:overflow]]
+            done[stalest] = True
             self.stats.evicted += overflow
-        self._table = table.loc[~done]
-        return table.loc[done]
+        self._open = table.take(~done)
+        return table.take(done)
 
-    def _emit(self, rows: pd.DataFrame) -> list[Flow]:
-        """Turn ended rows into flows, in a deterministic order."""
-        flows = _flows(rows, self.sensor) if len(rows) else []
+    def _emit(self, rows: _Rows) -> list[Flow]:
+        """Turn ended rows into flow records, in a deterministic order."""
+        if not len(rows):
+            return []
+        order = np.lexsort((rows.hash, rows.times[:, 0]))
+        rows = rows.take(order)
+        flows = flow_records(rows.keys, rows.counts, rows.times, rows.outer, self.sensor)
         self.stats.flows += len(flows)
         return flows
 
 
-def _canonical(d: Decoded, usable: np.ndarray) -> pd.DataFrame:
-    """One row per usable packet: canonical key, direction and per-packet counters."""
-    idx = np.flatnonzero(usable)
-    proto = d.proto[idx]
-    icmp = (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)
-    sport = d.sport[idx]
-    sport = np.where(icmp, pd.Series(sport).map(ICMP_REQUEST_OF).fillna(pd.Series(sport)), sport)
-    src = (d.src_hi[idx], d.src_lo[idx])
-    dst = (d.dst_hi[idx], d.dst_lo[idx])
-    ip_gt = (src[0] > dst[0]) | ((src[0] == dst[0]) & (src[1] > dst[1]))
-    ip_eq = (src[0] == dst[0]) & (src[1] == dst[1])
-    # ICMP has no ports to order by: its "ports" are type and code, kept as sent.
-    swap = ip_gt | (ip_eq & ~icmp & (sport > d.dport[idx]))
-    flags = d.tcp_flags[idx]
-    frame = pd.DataFrame(
-        {
-            "a_hi": np.where(swap, dst[0], src[0]),
-            "a_lo": np.where(swap, dst[1], src[1]),
-            "b_hi": np.where(swap, src[0], dst[0]),
-            "b_lo": np.where(swap, src[1], dst[1]),
-            "a_port": np.where(swap & ~icmp, d.dport[idx], sport),
-            "b_port": np.where(swap & ~icmp, sport, d.dport[idx]),
-            "proto": proto,
-            "vlan": d.vlan[idx],
-            "ts": d.ts[idx],
-            "dir_b": swap,
-            "bytes": d.wirelen[idx],
-        }
-    )
-    tcp = proto == PROTO_TCP
-    syn, ack, rst = flags & 0x02 > 0, flags & 0x10 > 0, flags & 0x04 > 0
-    frame["syn"] = tcp & syn & ~ack
-    frame["synack"] = tcp & syn & ack
-    frame["rst"] = tcp & rst
-    frame["fin"] = tcp & (flags & 0x01 > 0)
-    frame["ack"] = tcp & ack & ~syn & ~rst
-    for name, bit in FLAG_BITS.items():
-        frame[name] = tcp & (flags & bit > 0)
-    return frame
+def _positions(table: npt.NDArray[np.uint64], wanted: npt.NDArray[np.uint64]) -> I64:
+    """Row of each wanted hash in the table, -1 when absent (a hash-table lookup)."""
+    if table.shape[0] == 0:
+        return np.full(wanted.shape[0], -1, dtype=np.int64)
+    return pd.Index(table).get_indexer(pd.Index(wanted)).astype(np.int64)
 
 
-def _segment(frame: pd.DataFrame, idle: np.ndarray) -> pd.DataFrame:
-    """Number each key's packets by idle-separated segment (0 for the first)."""
-    frame = frame.assign(idle=idle).sort_values([*KEY, "ts"], kind="stable")
-    same = (frame[KEY].shift() == frame[KEY]).all(axis=1)
-    cut = same & (frame["ts"].diff() > frame["idle"])
-    count = cut.astype(np.int64).cumsum()
-    frame["seg"] = (count - count.where(~same).ffill()).astype(np.int64)
-    return frame
+def _exact_ids(keys: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """Collision-free group ids from the full keys (slow path, used only on a hash clash)."""
+    _, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return hash_rows(inverse.reshape(-1, 1).astype(np.uint64))
 
 
-def _stale(table: pd.DataFrame, batch: pd.DataFrame, idle: np.ndarray) -> pd.Series:
-    """Table rows whose key reappears in the batch only after an idle gap."""
-    if table.empty:
-        return pd.Series(False, index=table.index)
-    firsts = batch.loc[batch["seg"] == 0, [*KEY, "first"]]
-    joined = table[[*KEY, "last"]].merge(firsts, on=KEY, how="left")
-    return pd.Series((joined["first"] - joined["last"] > idle).to_numpy(), index=table.index)
-
-
-def _superseded(merged: pd.DataFrame) -> pd.Series:
-    """Segments followed by a later segment of the same key: they are finished."""
-    return merged["seg"] < merged.groupby(KEY)["seg"].transform("max")
-
-
-def _aggregate(frame: pd.DataFrame) -> pd.DataFrame:
-    """Per-flow sums and first-seen times of one batch, split by direction."""
-    cols: dict[str, pd.Series] = {}
-    for side, mask in (("a", ~frame["dir_b"]), ("b", frame["dir_b"])):
-        cols[f"{side}_pkts"] = mask.astype(np.int64)
-        cols[f"{side}_bytes"] = frame["bytes"].where(mask, 0)
-        for name in ("syn", "synack", "rst", "fin", "ack", *FLAG_BITS):
-            cols[f"{side}_{name}"] = (frame[name] & mask).astype(np.int64)
-        cols[f"{side}_first"] = frame["ts"].where(mask, np.inf)
-        cols[f"{side}_first_syn"] = frame["ts"].where(mask & frame["syn"], np.inf)
-    work = pd.concat([frame[[*KEY, "seg"]], pd.DataFrame(cols), frame["ts"]], axis=1)
-    spec: dict[str, tuple[str, str]] = {c: (c, "sum") for c in SUMS}
-    spec.update({c: (c, "min") for c in FIRSTS})
-    spec.update({"first": ("ts", "min"), "last": ("ts", "max")})
-    return work.groupby([*KEY, "seg"], sort=False, as_index=False).agg(**spec)
-
-
-def _merge(table: pd.DataFrame, batch: pd.DataFrame) -> pd.DataFrame:
-    """Fold a batch's aggregates into the table."""
-    if table.empty:
-        return batch
-    both = pd.concat([table, batch], ignore_index=True)
-    spec: dict[str, tuple[str, str]] = {c: (c, "sum") for c in SUMS}
-    spec.update({c: (c, "min") for c in [*FIRSTS, "first"]})
-    spec["last"] = ("last", "max")
-    return both.groupby([*KEY, "seg"], sort=False, as_index=False).agg(**spec)
-
-
-def _addresses(hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
-    """Render 128-bit keys as IPv4 (when IPv4-mapped) or IPv6 strings, once per distinct one."""
-    out = np.empty(hi.shape[0], dtype=object)
-    v4 = (hi == 0) & (lo >> np.uint64(32) == 0xFFFF)
-    codes, uniques = pd.factorize(lo[v4])
-    names = [str(ipaddress.IPv4Address(int(v) & 0xFFFFFFFF)) for v in uniques]
-    out[v4] = np.asarray(names, dtype=object)[codes] if names else []
-    for n in np.flatnonzero(~v4):  # IPv6 is rare on government extranets: plain loop
-        out[n] = str(ipaddress.IPv6Address((int(hi[n]) << 64) | int(lo[n])))
-    return out
-
-
-FLAG_TEXT = np.array(
-    ["".join(ch for n, ch in enumerate(FLAG_BITS) if bits >> n & 1) for bits in range(64)],
-    dtype=object,
-)
-"""Flag letters for every combination of the six tracked flags (bit n = n-th letter)."""
-
-
-def _flag_text(rows: pd.DataFrame, side: np.ndarray) -> np.ndarray:
-    """The TCP flags each flow's chosen side used, as letters (e.g. ``FSPA``)."""
-    bits = np.zeros(len(rows), dtype=np.int64)
-    for n, letter in enumerate(FLAG_BITS):
-        used = np.where(side, rows[f"a_{letter}"], rows[f"b_{letter}"]) > 0
-        bits |= used.astype(np.int64) << n
-    return FLAG_TEXT[bits]
-
-
-def _outcomes(get: Any) -> np.ndarray:
-    """How each TCP handshake went, from initiator (``i_``) and responder (``r_``) counters."""
-    completed = get("i_ack") > 0
-    ended = (get("i_fin") + get("r_fin") + get("i_rst") + get("r_rst")) > 0
-    answered_syn = (get("r_synack") > 0) | completed
-    return np.select(
+def _counter_matrix(p: PacketKeys) -> I64:
+    """Per packet, the counters of its direction: columns side a, then side b."""
+    f = p.tcp_flags
+    tcp = p.proto == PROTO_TCP
+    syn, ack, rst = f & 0x02 > 0, f & 0x10 > 0, f & 0x04 > 0
+    one = np.ones(f.shape[0], dtype=np.int64)
+    values = np.column_stack(
         [
-            get("i_syn") == 0,
-            get("r_pkts") == 0,
-            answered_syn & ~completed,
-            answered_syn & ended,
-            answered_syn,
-            get("r_rst") > 0,
-        ],
+            one,
+            p.wirelen,
+            tcp & syn & ~ack,
+            tcp & syn & ack,
+            tcp & rst,
+            tcp & (f & 0x01 > 0),
+            tcp & ack & ~syn & ~rst,
+            p.refusal,
+            *(tcp & (f & bit > 0) for bit in (0x01, 0x02, 0x04, 0x08, 0x10, 0x20)),
+        ]
+    ).astype(np.int64)
+    side_b = p.dir_b[:, None]
+    return np.concatenate([values * ~side_b, values * side_b], axis=1)
+
+
+def _time_matrix(p: PacketKeys) -> F64:
+    """Per packet: time (as first), time (as last), and per-side first / first-SYN times."""
+    syn = (p.proto == PROTO_TCP) & (p.tcp_flags & 0x12 == 0x02)
+    a, b = ~p.dir_b, p.dir_b
+    inf = np.inf
+    return np.column_stack(
         [
-            TcpOutcome.MIDSTREAM.value,
-            TcpOutcome.UNANSWERED.value,
-            TcpOutcome.HALF_OPEN.value,
-            TcpOutcome.CLOSED.value,
-            TcpOutcome.ESTABLISHED.value,
-            TcpOutcome.REJECTED.value,
-        ],
-        TcpOutcome.HALF_OPEN.value,
+            p.ts,
+            p.ts,
+            np.where(a, p.ts, inf),
+            np.where(b, p.ts, inf),
+            np.where(a & syn, p.ts, inf),
+            np.where(b & syn, p.ts, inf),
+        ]
     )
-
-
-def _initiator_is_a(rows: pd.DataFrame) -> np.ndarray:
-    """The side that sent the first SYN initiated; without SYNs, the side that spoke first."""
-    a_syn, b_syn = rows["a_first_syn"].to_numpy(), rows["b_first_syn"].to_numpy()
-    any_syn = np.isfinite(a_syn) | np.isfinite(b_syn)
-    return np.where(any_syn, a_syn <= b_syn, rows["a_first"] <= rows["b_first"])
-
-
-def _flows(rows: pd.DataFrame, sensor: str) -> list[Flow]:
-    """Build :class:`Flow` records of table rows, computing every column vectorised."""
-    rows = rows.sort_values(["first", *KEY], kind="stable")  # deterministic output order
-    a_init = _initiator_is_a(rows)
-
-    def get(name: str) -> np.ndarray:
-        side, field = name.split("_", 1)
-        first, second = (
-            (f"a_{field}", f"b_{field}") if side == "i" else (f"b_{field}", f"a_{field}")
-        )
-        return np.where(a_init, rows[first], rows[second])
-
-    proto = rows["proto"].to_numpy()
-    tcp = proto == PROTO_TCP
-    # ICMP ports are (type, code) as first sent; they do not swap with the direction.
-    icmp = (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)
-    sport = np.where(icmp, rows["a_port"], get("i_port"))
-    dport = np.where(icmp, rows["b_port"], get("r_port"))
-    outcome = np.where(tcp, _outcomes(get), TcpOutcome.NOT_TCP.value)
-    columns = zip(
-        rows["first"].tolist(),
-        rows["last"].tolist(),
-        _addresses(get("i_hi"), get("i_lo")).tolist(),
-        sport.tolist(),
-        _addresses(get("r_hi"), get("r_lo")).tolist(),
-        dport.tolist(),
-        proto.tolist(),
-        get("i_pkts").tolist(),
-        get("r_pkts").tolist(),
-        get("i_bytes").tolist(),
-        get("r_bytes").tolist(),
-        outcome.tolist(),
-        np.where(tcp, _flag_text(rows, a_init), "").tolist(),
-        np.where(tcp, _flag_text(rows, ~a_init), "").tolist(),
-        rows["vlan"].tolist(),
-        strict=True,
-    )
-    outcomes = {o.value: o for o in TcpOutcome}
-    return [
-        Flow(
-            start=c[0],
-            end=c[1],
-            sensor=sensor,
-            src_ip=c[2],
-            src_port=c[3],
-            dst_ip=c[4],
-            dst_port=c[5],
-            transport=TRANSPORTS.get(c[6], Transport.OTHER),
-            packets_out=c[7],
-            packets_in=c[8],
-            bytes_out=c[9],
-            bytes_in=c[10],
-            outcome=outcomes[c[11]],
-            flags_out=c[12],
-            flags_in=c[13],
-            vlan=c[14] if c[14] >= 0 else None,
-        )
-        for c in columns
-    ]
-
-
-def flows_of(batches: Iterator[Decoded], table: FlowTable) -> Iterator[list[Flow]]:
-    """Run decoded batches through ``table``, yielding finished flows batch by batch."""
-    for batch in batches:
-        done = table.add(batch)
-        if done:
-            yield done
-    rest = table.flush()
-    if rest:
-        yield rest

@@ -1,0 +1,163 @@
+"""Decoding through mirror encapsulations, ICMP errors and ARP, checked on scapy-built frames."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
+from scapy.contrib.mpls import MPLS
+from scapy.layers.inet import GRE, ICMP, IP, TCP, UDP, UDPerror
+from scapy.layers.inet6 import IPv6
+from scapy.layers.l2 import ARP, Dot1AD, Dot1Q, Ether
+from scapy.layers.vxlan import VXLAN
+from scapy.packet import Packet
+
+from nssa.pipeline import capture_flows
+from sensors.capture import CaptureStats
+from sensors.events import Flow, TcpOutcome, Transport
+from sensors.flows import FlowTable
+from tests.captures import write_pcap
+
+CLIENT, SERVER = "10.21.3.7", "10.10.2.20"
+PROBE = IP(src=CLIENT, dst=SERVER) / TCP(sport=41000, dport=443, flags="S")
+REPLY = IP(src=SERVER, dst=CLIENT) / TCP(sport=443, dport=41000, flags="SA")
+MIRROR = Ether() / IP(src="172.16.0.1", dst="172.16.0.9")
+
+
+def flows(tmp_path: Path, frames: list[Packet], linktype: int = 1) -> list[Flow]:
+    path = write_pcap(
+        tmp_path / "x.pcap",
+        [(100.0 + n, bytes(f)) for n, f in enumerate(frames)],
+        linktype=linktype,
+    )
+    return [f for batch in capture_flows(path, FlowTable("t"), CaptureStats()) for f in batch]
+
+
+def only(tmp_path: Path, frames: list[Packet], linktype: int = 1) -> Flow:
+    (flow,) = flows(tmp_path, frames, linktype)
+    assert (flow.src_ip, flow.src_port, flow.dst_ip, flow.dst_port) == (CLIENT, 41000, SERVER, 443)
+    assert flow.outcome is TcpOutcome.HALF_OPEN
+    return flow
+
+
+@pytest.mark.parametrize(
+    ("wrap", "tunnel", "tunnel_id", "vlan"),
+    [
+        (lambda p: Ether() / Dot1AD(vlan=100) / Dot1Q(vlan=7) / p, "", None, 100),
+        (lambda p: Ether() / MPLS(label=16, s=0) / MPLS(label=17, s=1) / p, "", None, None),
+        (lambda p: MIRROR / GRE(proto=0x6558) / Ether() / p, "gre", None, None),
+        (lambda p: MIRROR / GRE(key_present=1, key=77, proto=0x0800) / p, "gre", 77, None),
+        (
+            lambda p: (
+                MIRROR
+                / GRE(seqnum_present=1, proto=0x88BE)
+                / ERSPAN_II(session_id=5)
+                / Ether()
+                / Dot1Q(vlan=30)
+                / p
+            ),
+            "erspan2",
+            5,
+            30,
+        ),
+        (
+            lambda p: (
+                MIRROR
+                / GRE(proto=0x22EB)
+                / ERSPAN_III(session_id=9, o=1)
+                / ERSPAN_PlatformSpecific()
+                / Ether()
+                / p
+            ),
+            "erspan3",
+            9,
+            None,
+        ),
+        (
+            lambda p: MIRROR / UDP(sport=50000, dport=4789) / VXLAN(vni=5001) / Ether() / p,
+            "vxlan",
+            5001,
+            None,
+        ),
+    ],
+    ids=["qinq", "mpls", "gre-eth", "gre-ip-key", "erspan2", "erspan3", "vxlan"],
+)
+def test_mirror_encapsulations_expose_the_inner_flow(
+    tmp_path: Path, wrap: object, tunnel: str, tunnel_id: int | None, vlan: int | None
+) -> None:
+    frames = [
+        wrap(PROBE),
+        wrap(REPLY),
+        wrap(
+            IP(src=CLIENT, dst=SERVER)  # type: ignore[operator]
+            / TCP(sport=41000, dport=443, flags="R")
+        ),
+    ]
+    flow = only(tmp_path, frames)
+    assert (flow.tunnel, flow.tunnel_id, flow.vlan) == (tunnel, tunnel_id, vlan)
+    if tunnel:
+        assert (flow.outer_src_ip, flow.outer_dst_ip) == ("172.16.0.1", "172.16.0.9")
+
+
+@pytest.mark.parametrize("linktype", [101, 228])
+def test_raw_ip_link_types(tmp_path: Path, linktype: int) -> None:
+    frames = [PROBE, REPLY, IP(src=CLIENT, dst=SERVER) / TCP(sport=41000, dport=443, flags="R")]
+    only(tmp_path, frames, linktype)
+
+
+def test_icmp_port_unreachable_marks_the_udp_probe_rejected(tmp_path: Path) -> None:
+    probe = IP(src=CLIENT, dst=SERVER) / UDP(sport=41000, dport=161) / b"x"
+    refusal = IP(src=SERVER, dst=CLIENT) / ICMP(type=3, code=3) / IP(bytes(probe)[:28])
+    silent = IP(src=CLIENT, dst=SERVER) / UDP(sport=41001, dport=162) / b"x"
+    found = {
+        f.dst_port: f
+        for f in flows(tmp_path, [Ether() / probe, Ether() / refusal, Ether() / silent])
+    }
+    assert found[161].outcome is TcpOutcome.REJECTED and found[161].packets_in == 1
+    assert found[162].outcome is TcpOutcome.UNANSWERED
+    assert all(f.transport is Transport.UDP for f in found.values())
+
+
+def test_icmp_admin_prohibited_rejects_a_syn(tmp_path: Path) -> None:
+    refusal = IP(src=SERVER, dst=CLIENT) / ICMP(type=3, code=13) / IP(bytes(PROBE)[:28])
+    (flow,) = flows(tmp_path, [Ether() / PROBE, Ether() / refusal])
+    assert flow.outcome is TcpOutcome.REJECTED and flow.src_ip == CLIENT
+
+
+def test_udperror_layer_round_trip_is_not_needed_for_ipv6(tmp_path: Path) -> None:
+    probe = IPv6(src="2001:db8::7", dst="2001:db8::20") / UDP(sport=5000, dport=53) / b"q"
+    assert UDPerror  # scapy's quoted-UDP layer exists; ours reads the raw quote
+    (flow,) = flows(tmp_path, [Ether() / probe])
+    assert flow.outcome is TcpOutcome.UNANSWERED and flow.src_ip == "2001:db8::7"
+
+
+def test_arp_request_and_reply_make_one_arp_flow(tmp_path: Path) -> None:
+    who = Ether() / ARP(op=1, psrc="10.21.3.1", pdst="10.21.3.9")
+    reply = Ether() / ARP(op=2, psrc="10.21.3.9", pdst="10.21.3.1")
+    lonely = Ether() / ARP(op=1, psrc="10.21.3.1", pdst="10.21.3.10")
+    found = {f.dst_ip: f for f in flows(tmp_path, [who, reply, lonely])}
+    assert found["10.21.3.9"].transport is Transport.ARP
+    assert (found["10.21.3.9"].src_ip, found["10.21.3.9"].packets_in) == ("10.21.3.1", 1)
+    assert found["10.21.3.10"].packets_in == 0
+
+
+def test_later_fragments_are_counted_not_flowed(tmp_path: Path) -> None:
+    whole = IP(src=CLIENT, dst=SERVER, id=9) / UDP(sport=1, dport=2) / (b"x" * 3000)
+    from scapy.layers.inet import fragment
+
+    table = FlowTable("t")
+    parts = fragment(whole, fragsize=1000)
+    path = write_pcap(
+        tmp_path / "f.pcap", [(1.0 + n, bytes(Ether() / p)) for n, p in enumerate(parts)]
+    )
+    (flow,) = [f for b in capture_flows(path, table, CaptureStats()) for f in b]
+    assert flow.dst_port == 2 and flow.packets_out == 1
+    assert table.stats.later_fragments == len(parts) - 1
+
+
+def test_other_ip_protocols_make_portless_flows(tmp_path: Path) -> None:
+    esp = Ether() / IP(src=CLIENT, dst=SERVER, proto=50) / (b"\x00" * 24)
+    (flow,) = flows(tmp_path, [esp])
+    assert (flow.transport, flow.src_port, flow.dst_port) == (Transport.OTHER, 0, 0)
+    assert flow.iana_number == 50
