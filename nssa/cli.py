@@ -288,3 +288,23 @@ def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) 
     from nssa.demo import run_demo
 
     run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)
+@main.command("sensor")
+@click.option("--link", "link_name", required=True, help="Sensor link name from the settings.")
+@config_option
+@store_option
+def sensor_command(link_name: str, config_path: Path | None, store_url: str | None) -> None:
+    """Capture a mirror link live, run the detectors, write flows and alerts to the store."""
+    import logging
+
+    from nssa.sensord import run_sensor
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = load_settings(config_path)
+    with _opened(settings, store_url) as store:
+        report = run_sensor(settings, link_name, store, ready=lambda text: click.echo(text))
+    click.echo(
+        f"stopped: {report.packets} packets, {report.kernel_drops} kernel drops, "
+        f"{report.flows} flows, {report.alerts} alerts"
+    )
+
+

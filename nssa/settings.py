@@ -100,6 +100,10 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
         city=city,
         store=build(StoreSettings, _table(file, "store", raw.get("store", {})), file, "store"),
         organisation=OrganisationMap(units),
+    bpf: str = ""
+    """Capture filter (tcpdump syntax) applied in the kernel; empty keeps everything."""
+    fanout_group: int | None = None
+    """Set to share the link among several sensor processes by flow hash (one per core)."""
         sensors=sensors,
         detectors=_detectors(file, _table(file, "detectors", raw.get("detectors", {}))),
         flows=build(FlowTimeouts, _table(file, "flows", raw.get("flows", {})), file, "flows"),

@@ -57,6 +57,7 @@ class PacketBatch:
     wirelen: npt.NDArray[np.int64]
     linktype: npt.NDArray[np.int64]
     ts: npt.NDArray[np.float64]
+    vlan: npt.NDArray[np.int64] | None = None  # tags the capturing kernel took out of frames
 
     def __len__(self) -> int:
         return int(self.offset.shape[0])

@@ -83,6 +83,8 @@ def decode(batch: PacketBatch) -> Decoded:
     """Decode every packet of ``batch``, through tunnels, down to its transport header."""
     view = ByteView(batch.data, batch.offset + batch.caplen)
     l3, etype, vlan = link_layer(view, batch.offset, batch.linktype)
+    if batch.vlan is not None:  # live capture: the kernel moved the outer tag to metadata
+        vlan = np.where(batch.vlan >= 0, batch.vlan, vlan)
     net = network(view, l3, etype)
     n = l3.shape[0]
     tunnel, tunnel_id = np.zeros(n, dtype=np.int64), np.full(n, -1, dtype=np.int64)

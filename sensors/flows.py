@@ -115,6 +115,10 @@ class FlowTable:
         ended.append(self._expire(float(keyed.ts.max())))
         return self._emit(_Rows.concat(ended))
 
+    def expire(self, now: float) -> list[Flow]:
+        """Emit the flows idle or active too long at ``now`` (a live sensor's clock tick)."""
+        return self._emit(self._expire(now))
+
     def flush(self) -> list[Flow]:
         """Emit every flow still open (end of input)."""
         done, self._open = self._open, _Rows()
