@@ -25,22 +25,29 @@ class ByteView:
 
     def u8(self, at: I64, ok: Mask) -> I64:
         """Read one byte per packet where ``ok`` holds (zero elsewhere)."""
-        if self.size == 0:
-            return np.zeros(at.shape[0], dtype=np.int64)
-        safe = np.where(ok, at, 0).clip(0, self.size - 1)
-        return np.where(ok, self.buf[safe].astype(np.int64), 0)
+        return self._read(at, ok, 1).astype(np.int64)
 
     def u16(self, at: I64, ok: Mask) -> I64:
         """Read a big-endian 16-bit value per packet."""
-        return (self.u8(at, ok) << 8) | self.u8(at + 1, ok)
+        return self._read(at, ok, 2).astype(np.int64)
 
     def u32(self, at: I64, ok: Mask) -> I64:
         """Read a big-endian 32-bit value per packet."""
-        return (self.u16(at, ok) << 16) | self.u16(at + 2, ok)
+        return self._read(at, ok, 4).astype(np.int64)
 
     def u64(self, at: I64, ok: Mask, width: int = 8) -> U64:
-        """Read a big-endian integer of ``width`` (at most 8) bytes per packet."""
-        out = np.zeros(at.shape[0], dtype=np.uint64)
-        for k in range(width):
-            out = (out << np.uint64(8)) | self.u8(at + k, ok).astype(np.uint64)
-        return out
+        """Read a big-endian integer of ``width`` (1, 2, 4 or 8) bytes per packet."""
+        return self._read(at, ok, width).astype(np.uint64)
+
+    def _read(self, at: I64, ok: Mask, width: int) -> npt.NDArray[np.unsignedinteger]:
+        """One gather of ``width`` bytes per packet, viewed as a big-endian integer."""
+        kind = {1: ">u1", 2: ">u2", 4: ">u4", 8: ">u8"}[width]
+        if self.size < width:
+            return np.zeros(at.shape[0], dtype=kind)
+        # Where ok is false the read is redirected to offset 0 and zeroed afterwards.
+        safe = np.minimum(np.where(ok, at, 0), self.size - width)
+        if width == 1:
+            values = self.buf[safe]
+        else:
+            values = self.buf[safe[:, None] + np.arange(width)].view(kind).reshape(-1)
+        return np.where(ok, values, 0)

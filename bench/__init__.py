@@ -1,0 +1,1 @@
+"""Benchmarks: figures and ratios against named baselines (not tests)."""
