@@ -155,3 +155,66 @@ def test_tcp_flows_match_tshark_conversations(name: str) -> None:
         if f.transport is Transport.TCP
     )
     assert ours == tshark_streams(path)
+
+
+def tshark_udp_streams(path: Path) -> Counter[tuple[str, int]]:
+    """Per UDP conversation as tshark numbers them: (sorted endpoints, packet count)."""
+    out = subprocess.run(
+        [
+            "tshark",
+            "-r",
+            str(path),
+            "-Y",
+            "udp",
+            "-T",
+            "fields",
+            "-e",
+            "udp.stream",
+            "-e",
+            "ip.src",
+            "-e",
+            "ip.dst",
+            "-e",
+            "ipv6.src",
+            "-e",
+            "ipv6.dst",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    streams: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        stream, *addrs = line.split("\t")
+        streams.setdefault(stream, sorted(a for a in addrs if a))
+        streams[stream].append("p")
+    return Counter((" ".join(v[:2]), v.count("p")) for v in streams.values())
+
+
+@pytest.mark.corpus
+@pytest.mark.parametrize(
+    "name",
+    [
+        "benign/zeek_dns-edns-ecs.pcap",
+        "benign/zeek_ntp_ntp.pcap",
+        "scan/evilfingers_nmap_udp_scan.pcap",
+    ],
+)
+def test_udp_flows_match_tshark_conversations(name: str) -> None:
+    """UDP flows equal tshark's UDP streams, packet for packet. An ICMP error quoting a UDP
+    datagram belongs to that datagram's flow for both: tshark numbers it with the quoted
+    stream, and we fold it into the flow it refuses."""
+    path = CORPUS / name
+    if not path.exists():
+        pytest.skip("../shared/corpus is absent")
+    if shutil.which("tshark") is None:
+        if os.environ.get("CI"):
+            pytest.fail("tshark must be installed in CI (.ci/run installs it)")
+        pytest.skip("tshark not installed")
+    ours = Counter(
+        (" ".join(sorted([f.src_ip, f.dst_ip])), f.packets_out + f.packets_in)
+        for batch in capture_flows(path, FlowTable("test"), CaptureStats())
+        for f in batch
+        if f.transport is Transport.UDP
+    )
+    assert ours == tshark_udp_streams(path)
