@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck unit pcaps golden bench clean
+.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store
 
 $(BIN)/nssa: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,8 +23,20 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-unit: setup
+# The test session starts its own Elasticsearch node (tests/elastic.py) and stops it.
+unit: setup es-build
 	$(BIN)/pytest
+
+# Elasticsearch for tests and development (tools/es-node): build resolves the jars from Maven
+# Central once, like pip; es-up starts a node on loopback and prints ES_URL=...; es-down stops it.
+es-build: setup
+	$(BIN)/python -m tools.es_node build
+
+es-up: setup
+	@$(BIN)/python -m tools.es_node up
+
+es-down: setup
+	@$(BIN)/python -m tools.es_node down
 
 test: lint typecheck unit
 
@@ -36,6 +48,12 @@ golden: setup
 
 bench: setup
 	$(BIN)/python bench/sensor.py
+
+bench-logs: setup
+	$(BIN)/python bench/logs.py
+
+bench-store: setup es-build
+	$(BIN)/python bench/store.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -21,6 +21,9 @@ from nssa.settings import Settings, load_settings
 from nssa.stores import open_store
 from sensors.ecs import format_time
 from sensors.events import Flow
+from sensors.logs.formats import PARSERS
+from sensors.logs.reader import LogFormatError, LogStats, read_log
+from sensors.logs.summary import summarise
 
 CONFIG_ENV = "NSSA_CONFIG"
 STORE_ENV = "NSSA_STORE"
@@ -50,7 +53,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="One JSON obj
 
 @contextmanager
 def _opened(settings: Settings, store_url: str | None) -> Iterator[Store]:
-    store = open_store(store_url or default_store_url(settings))
+    store = open_store(store_url or default_store_url(settings), settings.store)
     try:
         yield store
     finally:
@@ -154,9 +157,72 @@ def _echo_report(report: ReplayReport) -> None:
     noted = [f"{count} {what}" for what, count in problems.items() if count]
     if cap.cut_off:
         noted.append("file cut off mid-record")
+    noted.extend(f"{count} {what}" for what, count in report.logs.problems().items())
     noted.extend(f"unreadable: {problem}" for problem in report.unreadable)
     if noted:
         click.echo("skipped/noted: " + ", ".join(noted), err=True)
+
+
+@main.command("parse")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--format",
+    "log_format",
+    type=click.Choice(["auto", *PARSERS]),
+    default="auto",
+    show_default=True,
+    help="Log format; auto recognises it from the first lines.",
+)
+@json_option
+@click.option("--sensor", default="logs", show_default=True, help="Observer name to record.")
+def parse_command(file: Path, log_format: str, as_json: bool, sensor: str) -> None:
+    """Print the events of a log file; report unparsed lines on stderr."""
+    stats = LogStats()
+    try:
+        for parsed in read_log(file, log_format, sensor=sensor, stats=stats):
+            for event in parsed.events:
+                row = parsed_row(parsed.number, event)
+                click.echo(json.dumps(row, ensure_ascii=False) if as_json else _parsed_text(row))
+    except LogFormatError as exc:
+        click.echo(f"nssa: {exc}", err=True)
+        raise click.exceptions.Exit(2) from exc
+    _echo_log_stats(file, stats)
+
+
+def parsed_row(line: int, event: Any) -> dict[str, Any]:
+    """The ``nssa parse --json`` object of one event found on ``line``."""
+    summary = summarise(event)
+    return {
+        "line": line,
+        "event_kind": summary.kind,
+        "outcome": summary.outcome.value,
+        "source_ip": summary.source_ip,
+        "destination_ip": summary.destination_ip,
+        "user": summary.user,
+        "time": format_time(summary.time),
+    }
+
+
+def _parsed_text(row: dict[str, Any]) -> str:
+    user = f" user={row['user']}" if row["user"] else ""
+    return (
+        f"{row['line']:>6} {row['time']} {row['event_kind']:<8} {row['outcome']:<7} "
+        f"{row['source_ip'] or '-'} -> {row['destination_ip'] or '-'}{user}"
+    )
+
+
+def _echo_log_stats(file: Path, stats: LogStats) -> None:
+    """One stderr line: how much was understood, and what was skipped (with line numbers)."""
+    summary = (
+        f"{file}: {stats.lines} lines, {stats.events} events from {stats.parsed} lines, "
+        f"{stats.quiet} lines with nothing to report"
+    )
+    problems = ", ".join(f"{count} {what}" for what, count in stats.problems().items())
+    click.echo(summary + (f"; {problems}" if problems else ""), err=True)
+    if stats.unparsed_lines:
+        shown = ", ".join(str(n) for n in stats.unparsed_lines)
+        more = " ..." if stats.unparsed > len(stats.unparsed_lines) else ""
+        click.echo(f"{file}: unparsed lines: {shown}{more}", err=True)
 
 
 @main.command("flows")
@@ -262,6 +328,82 @@ def _alert_text(row: dict[str, Any]) -> str:
     return f"{row['time']} {row['severity']:<8} {row['rule']:<22} {row['explanation']}"
 
 
+@main.command("sensor")
+@click.option("--link", "link_name", required=True, help="Sensor link name from the settings.")
+@config_option
+@store_option
+def sensor_command(link_name: str, config_path: Path | None, store_url: str | None) -> None:
+    """Capture a mirror link live, run the detectors, write flows and alerts to the store."""
+    import logging
+
+    from nssa.sensord import run_sensor
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    settings = load_settings(config_path)
+    with _opened(settings, store_url) as store:
+        report = run_sensor(settings, link_name, store, ready=click.echo)
+    click.echo(
+        f"stopped: {report.packets} packets, {report.kernel_drops} kernel drops, "
+        f"{report.flows} flows, {report.alerts} alerts"
+    )
+
+
+@main.command("collect")
+@config_option
+@store_option
+@click.option("--udp", help="UDP syslog listener HOST:PORT (overrides [collect] udp).")
+@click.option("--tcp", help="TCP syslog listener HOST:PORT (overrides [collect] tcp).")
+@click.option("--file", "files", multiple=True, help="A log file to follow (repeatable).")
+@click.option("--sensor", default="collector", show_default=True, help="Observer name.")
+def collect_command(
+    config_path: Path | None,
+    store_url: str | None,
+    udp: str | None,
+    tcp: str | None,
+    files: tuple[str, ...],
+    sensor: str,
+) -> None:
+    """Receive syslog (UDP, TCP, TLS) and follow log files until SIGTERM, then drain."""
+    import dataclasses
+    import signal
+    import threading
+
+    from nssa.collect import collect
+    from sensors.logs.receiver import SyslogReceiver
+
+    settings = load_settings(config_path)
+    config = dataclasses.replace(
+        settings.collect,
+        udp=udp if udp is not None else settings.collect.udp,
+        tcp=tcp if tcp is not None else settings.collect.tcp,
+        files=settings.collect.files + files,
+    )
+    settings = dataclasses.replace(settings, collect=config)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    receiver = SyslogReceiver(config.queue_size, config.max_message)
+    ready = threading.Event()
+    threading.Thread(target=_announce, args=(ready, receiver), daemon=True).start()
+    with _opened(settings, store_url) as store:
+        report = collect(settings, store, stop, sensor=sensor, ready=ready, receiver=receiver)
+    got = report.receiver
+    click.echo(
+        f"stopped: {got.received} messages received, {got.dropped} dropped (queue full), "
+        f"{got.oversized} oversized, {report.unparsed_messages} unparsed, "
+        f"{report.events} events, {report.alerts} alerts"
+    )
+
+
+def _announce(ready: Any, receiver: Any) -> None:
+    """Print the bound listener addresses once the collector is ready (port 0 gets one)."""
+    ready.wait()
+    for name, (host, port) in receiver.addresses.items():
+        click.echo(f"listening {name.split(':')[0]} {host}:{port}")
+    click.echo("ready")
+    sys.stdout.flush()
+
+
 @main.command("dashboard")
 @config_option
 @store_option
@@ -288,23 +430,3 @@ def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) 
     from nssa.demo import run_demo
 
     run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)
-@main.command("sensor")
-@click.option("--link", "link_name", required=True, help="Sensor link name from the settings.")
-@config_option
-@store_option
-def sensor_command(link_name: str, config_path: Path | None, store_url: str | None) -> None:
-    """Capture a mirror link live, run the detectors, write flows and alerts to the store."""
-    import logging
-
-    from nssa.sensord import run_sensor
-
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = load_settings(config_path)
-    with _opened(settings, store_url) as store:
-        report = run_sensor(settings, link_name, store, ready=lambda text: click.echo(text))
-    click.echo(
-        f"stopped: {report.packets} packets, {report.kernel_drops} kernel drops, "
-        f"{report.flows} flows, {report.alerts} alerts"
-    )
-
-

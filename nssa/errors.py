@@ -19,3 +19,15 @@ class ConfigError(MonitorError):
 
 class StoreError(MonitorError):
     """A store could not be opened, read or written."""
+
+
+class StoreUnavailableError(StoreError):
+    """The store did not answer (refused, timed out, overloaded); writes may be spooled."""
+
+
+class ConflictError(StoreError):
+    """A record changed since it was read (another analyst saved first); reload and retry."""
+
+
+class SpoolFullError(StoreError):
+    """The on-disk spool reached its size cap; the batch was not kept."""

@@ -1,6 +1,7 @@
 """The one place the stages are wired: capture → decode → flows → detectors → correlator → store.
 
-Read top to bottom: :func:`replay` streams each capture through the sensor stages in batches,
+Read top to bottom: :func:`replay` streams each capture through the sensor stages in batches
+(and each log file through its parser),
 feeds every event to every detector, correlates the alerts into incidents and writes all of it
 to the store. Nothing here reads the clock; ``rebase_to`` comes from the caller.
 """
@@ -20,10 +21,23 @@ from detectors.alert import Alert
 from detectors.base import Detector
 from detectors.registry import REGISTRY
 from nssa.settings import Settings
-from sensors.capture import CaptureFormatError, CaptureStats, read_batches
+from sensors.capture import (
+    PCAP_MAGICS,
+    PCAPNG_SHB,
+    CaptureFormatError,
+    CaptureStats,
+    PacketBatch,
+    open_capture,
+    read_batches,
+)
 from sensors.decode import decode
 from sensors.events import Event, Flow
 from sensors.flows import FlowStats, FlowTable
+from sensors.logs.reader import LogFormatError, LogStats, read_log
+from sensors.metadata import MetadataExtractor
+
+LOG_BATCH = 1000
+"""Log events stored and detected per batch."""
 
 Progress = Callable[[int], None]
 """Called with the number of packets in each batch as it is processed."""
@@ -41,6 +55,7 @@ class ReplayReport:
     incidents: int = 0
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # files that are not captures
+    logs: LogStats = field(default_factory=LogStats)  # log files: lines read and skipped
 
     @property
     def packets_per_second(self) -> float:
@@ -70,8 +85,7 @@ def capture_flows(
     progress: Progress | None = None,
 ) -> Iterator[list[Flow]]:
     """Stream a capture through decoding into ``table``, yielding finished flows."""
-    for raw in read_batches(path, stats):
-        batch = dataclasses.replace(raw, ts=raw.ts + shift) if shift else raw
+    for batch in _shifted(read_batches(path, stats), shift):
         done = table.add(decode(batch))
         if progress is not None:
             progress(len(batch))
@@ -80,6 +94,34 @@ def capture_flows(
     rest = table.flush()
     if rest:
         yield rest
+
+
+def capture_events(
+    path: Path,
+    table: FlowTable,
+    metadata: MetadataExtractor,
+    stats: CaptureStats,
+    *,
+    shift: float = 0.0,
+    progress: Progress | None = None,
+) -> Iterator[list[Event]]:
+    """Stream a capture into flows and application metadata (DNS, HTTP, TLS, SSH events)."""
+    for batch in _shifted(read_batches(path, stats), shift):
+        decoded = decode(batch)
+        done: list[Event] = [*table.add(decoded), *metadata.add(batch, decoded)]
+        if progress is not None:
+            progress(len(batch))
+        if done:
+            yield done
+    rest: list[Event] = [*table.flush(), *metadata.flush()]
+    if rest:
+        yield rest
+
+
+def _shifted(batches: Iterable[PacketBatch], shift: float) -> Iterator[PacketBatch]:
+    """Batches with ``shift`` seconds added to their timestamps (``--rebase-time``)."""
+    for batch in batches:
+        yield dataclasses.replace(batch, ts=batch.ts + shift) if shift else batch
 
 
 def detect(detectors: Sequence[Detector], events: Iterable[Event]) -> list[Alert]:
@@ -112,11 +154,16 @@ def replay(
     detectors = build_detectors(settings)
     alerts: list[Alert] = []
     for path in paths:
-        table = FlowTable(sensor, settings.flows)
+        if not is_capture(path):
+            alerts.extend(_replay_log(path, detectors, store, report, sensor))
+            continue
+        table, metadata = FlowTable(sensor, settings.flows), MetadataExtractor(sensor)
         try:
-            for flows in capture_flows(path, table, report.capture, shift=shift, progress=progress):
-                report.events += store.put_events(flows)
-                alerts.extend(detect(detectors, flows))
+            for events in capture_events(
+                path, table, metadata, report.capture, shift=shift, progress=progress
+            ):
+                report.events += store.put_events(events)
+                alerts.extend(detect(detectors, events))
         except CaptureFormatError as exc:
             report.unreadable.append(str(exc))
         _add_flow_stats(report.flows, table.stats)
@@ -126,6 +173,42 @@ def replay(
     report.incidents = _store_incidents(store, incidents)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def is_capture(path: Path) -> bool:
+    """Whether a file is a pcap or pcapng capture (by magic bytes, gzip allowed), not a log."""
+    try:
+        with open_capture(path) as stream:
+            head = stream.read(4)
+    except (OSError, EOFError):
+        return False
+    return head in PCAP_MAGICS or head == PCAPNG_SHB
+
+
+def log_batches(path: Path, sensor: str, stats: LogStats) -> Iterator[list[Event]]:
+    """Stream a log file's events in batches (format recognised from its lines)."""
+    batch: list[Event] = []
+    for parsed in read_log(path, sensor=sensor, stats=stats):
+        batch.extend(parsed.events)
+        if len(batch) >= LOG_BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _replay_log(
+    path: Path, detectors: Sequence[Detector], store: Store, report: ReplayReport, sensor: str
+) -> list[Alert]:
+    """A log file through the same detectors and store as a capture's flows."""
+    alerts: list[Alert] = []
+    try:
+        for events in log_batches(path, sensor, report.logs):
+            report.events += store.put_events(events)
+            alerts.extend(detect(detectors, events))
+    except (LogFormatError, OSError) as exc:
+        report.unreadable.append(str(exc))
+    return alerts
 
 
 def _shift(paths: Sequence[Path], rebase_to: float | None) -> float:

@@ -20,10 +20,12 @@ from nssa.errors import ConfigError
 from nssa.pipeline import build_detectors, detect
 from nssa.settings import SensorLink, Settings
 from sensors.bpf import FilterError
+from sensors.capture import PacketBatch
 from sensors.decode import decode
-from sensors.events import Flow
+from sensors.events import Event
 from sensors.flows import FlowTable
 from sensors.live import RingCapture, RingConfig
+from sensors.metadata import MetadataExtractor
 
 log = logging.getLogger("nssa.sensor")
 TICK_SECONDS = 1.0  # how often idle flows are expired and counters logged
@@ -70,14 +72,14 @@ def run_sensor(
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    table = FlowTable(link.name, settings.flows)
+    table, metadata = FlowTable(link.name, settings.flows), MetadataExtractor(link.name)
     detectors = build_detectors(settings)
     report = SensorReport()
     ready(f"capturing on {link.interface} for link {link.name}")
     last_tick = time.monotonic()
     try:
         for batch in capture.batches():
-            flows = table.add(decode(batch)) if batch is not None and len(batch) else []
+            flows = _events(batch, table, metadata)
             if time.monotonic() - last_tick >= TICK_SECONDS or stop.is_set():
                 flows += table.expire(time.time())
                 _log_counters(capture, report)
@@ -85,7 +87,7 @@ def run_sensor(
             _deliver(flows, detectors, store, report, now=None)
             if stop.is_set() and batch is None:
                 break
-        _deliver(table.flush(), detectors, store, report, now=float("inf"))
+        _deliver([*table.flush(), *metadata.flush()], detectors, store, report, now=float("inf"))
     finally:
         report.packets = capture.kernel_stats().received
         report.kernel_drops = capture.stats.kernel_drops
@@ -93,8 +95,18 @@ def run_sensor(
     return report
 
 
+def _events(
+    batch: PacketBatch | None, table: FlowTable, metadata: MetadataExtractor
+) -> list[Event]:
+    """Finished flows and application metadata of one captured batch."""
+    if batch is None or not len(batch):
+        return []
+    decoded = decode(batch)
+    return [*table.add(decoded), *metadata.add(batch, decoded)]
+
+
 def _deliver(
-    flows: list[Flow],
+    flows: list[Event],
     detectors: Sequence[Detector],
     store: Store,
     report: SensorReport,

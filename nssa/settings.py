@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import ipaddress
+import re
 import tomllib
 import types
 import typing
@@ -24,7 +25,8 @@ from nssa.errors import ConfigError
 from sensors.flows import FlowTimeouts
 
 T = TypeVar("T")
-TOP_LEVEL = ("city", "store", "units", "sensors", "detectors", "flows", "correlator")
+TOP_LEVEL = ("city", "store", "units", "sensors", "detectors", "flows", "correlator", "collect")
+_INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -36,11 +38,58 @@ class CitySettings:
     name_en: str = "City"
 
 
+MINIMUM_RETENTION_DAYS = 180
+"""Network logs are kept at least this long (Cybersecurity Law of the PRC, article 21)."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class StoreSettings:
-    """Where records are kept: ``sqlite:///ABS/PATH.db`` or ``http(s)://HOST:PORT``."""
+    """Where records are kept: ``sqlite:///ABS/PATH.db`` or ``http(s)://HOST:PORT``.
+
+    The other keys apply to Elasticsearch (and the spool to any store): authentication is an
+    API key or a user and password (also accepted in the URL), never both.
+    """
 
     url: str = ""
+    index_prefix: str = "nssa"  # indices are PREFIX-events-YYYY.MM.DD, PREFIX-alerts-YYYY.MM, ...
+    api_key: str = ""  # base64 "id:key" as Elasticsearch returns it
+    username: str = ""
+    password: str = ""
+    ca_certs: str = ""  # PEM file of the CA that signed the cluster's certificate
+    verify_certs: bool = True
+    request_timeout: float = 30.0  # seconds per request
+    replicas: int = 1  # replicas per index; 0 on a single node
+    retention_days: int = MINIMUM_RETENTION_DAYS  # event and alert indices older are deleted
+    disk_warn_ratio: float = 0.85  # warn when the node's disk is fuller than this
+    spool_dir: str = ""  # where writes wait while the store is unreachable ("" = no spool)
+    spool_max_bytes: int = 256 * 2**20  # the spool refuses new batches beyond this
+    spool_warn_ratio: float = 0.8  # warn when the spool is fuller than this
+
+    def __post_init__(self) -> None:
+        if not _INDEX_PREFIX.fullmatch(self.index_prefix):
+            raise ValueError(
+                "index_prefix: use lowercase letters, digits, '-' and '_', starting with a letter"
+            )
+        if self.api_key and (self.username or self.password):
+            raise ValueError("api_key: give an API key or a username and password, not both")
+        if self.password and not self.username:
+            raise ValueError("password: a password needs a username")
+        if self.retention_days < MINIMUM_RETENTION_DAYS:
+            raise ValueError(
+                f"retention_days: must be at least {MINIMUM_RETENTION_DAYS} (network logs are"
+                " kept six months by law)"
+            )
+        if self.request_timeout <= 0:
+            raise ValueError("request_timeout: must be positive")
+        if not 0 <= self.replicas <= 10:
+            raise ValueError("replicas: must be 0 to 10")
+        for name in ("disk_warn_ratio", "spool_warn_ratio"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ValueError(f"{name}: must be above 0 and at most 1")
+        if self.spool_max_bytes < 2**16:
+            raise ValueError("spool_max_bytes: must be at least 65536")
+        if self.spool_dir and not Path(self.spool_dir).is_absolute():
+            raise ValueError("spool_dir: must be an absolute path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +100,48 @@ class SensorLink:
     interface: str
     description: str = ""
     units: tuple[str, ...] = ()
+    bpf: str = ""
+    """Capture filter (tcpdump syntax) applied in the kernel; empty keeps everything."""
+    fanout_group: int | None = None
+    """Set to share the link among several sensor processes by flow hash (one per core)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CollectSettings:
+    """The log collector (``nssa collect``): syslog listeners and followed files."""
+
+    udp: str = ""
+    """UDP syslog listener, HOST:PORT (e.g. "0.0.0.0:514"); empty: none."""
+    tcp: str = ""
+    """TCP syslog listener (newline or octet-counted framing), HOST:PORT; empty: none."""
+    tls: str = ""
+    """TLS syslog listener (RFC 5425), HOST:PORT; needs tls_cert and tls_key."""
+    tls_cert: str = ""
+    tls_key: str = ""
+    files: tuple[str, ...] = ()
+    """Log files to follow through rotation."""
+    file_format: str = "auto"
+    """Format of the followed files (a parser name, or auto)."""
+    offsets: str = "nssa-offsets.json"
+    """Where the read positions of followed files are saved."""
+    queue_size: int = 100_000
+    """Messages held between the listeners and the parsers; beyond it they are dropped."""
+    max_message: int = 65_536
+    """Longest syslog message accepted (bytes); longer ones are counted and skipped."""
+    batch: int = 1000
+    """Events stored and detected together."""
+    poll_seconds: float = 1.0
+    """How often followed files are checked when no syslog traffic arrives."""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.queue_size <= 10_000_000:
+            raise ValueError(f"queue_size: {self.queue_size!r} is out of range")
+        if not 480 <= self.max_message <= 1 << 24:  # RFC 5426: receivers accept >= 480 bytes
+            raise ValueError(f"max_message: {self.max_message!r} is out of range")
+        if not 1 <= self.batch <= 1_000_000 or not 0.01 <= self.poll_seconds <= 3600:
+            raise ValueError("batch: batch or poll_seconds is out of range")
+        if self.tls and not (self.tls_cert and self.tls_key):
+            raise ValueError("tls: a TLS listener needs tls_cert and tls_key")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,6 +156,7 @@ class Settings:
     detectors: Mapping[str, Any] = field(default_factory=dict)
     flows: FlowTimeouts = field(default_factory=FlowTimeouts)
     correlator: CorrelatorConfig = field(default_factory=CorrelatorConfig)
+    collect: CollectSettings = field(default_factory=CollectSettings)
 
     def detector_config(self, name: str) -> Any:
         """The config of detector ``name``: from the file, else the detector's defaults."""
@@ -100,10 +192,6 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
         city=city,
         store=build(StoreSettings, _table(file, "store", raw.get("store", {})), file, "store"),
         organisation=OrganisationMap(units),
-    bpf: str = ""
-    """Capture filter (tcpdump syntax) applied in the kernel; empty keeps everything."""
-    fanout_group: int | None = None
-    """Set to share the link among several sensor processes by flow hash (one per core)."""
         sensors=sensors,
         detectors=_detectors(file, _table(file, "detectors", raw.get("detectors", {}))),
         flows=build(FlowTimeouts, _table(file, "flows", raw.get("flows", {})), file, "flows"),
@@ -112,6 +200,9 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
             _table(file, "correlator", raw.get("correlator", {})),
             file,
             "correlator",
+        ),
+        collect=build(
+            CollectSettings, _table(file, "collect", raw.get("collect", {})), file, "collect"
         ),
     )
 

@@ -66,7 +66,9 @@ class RingCapture:
     def __init__(self, interface: str, config: RingConfig, bpf: str = "") -> None:
         self.config = config
         self.stats = LiveStats()
-        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # Protocol 0: the socket sees nothing until it is bound to the interface below, so no
+        # other interface's packets queue up (and count as drops) while the ring is set up.
+        self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         if bpf:
             attach_filter(self.sock, compile_filter(bpf, config.snaplen))
         self.sock.setsockopt(SOL_PACKET, PACKET_VERSION, TPACKET_V3)
@@ -81,7 +83,7 @@ class RingCapture:
             0,
         )
         self.sock.setsockopt(SOL_PACKET, PACKET_RX_RING, request)
-        self.sock.bind((interface, ETH_P_ALL))
+        self.sock.bind((interface, ETH_P_ALL))  # Python converts to network order itself
         # A mirror port delivers other hosts' frames: promiscuous mode keeps them all.
         index = socket.if_nametoindex(interface)
         membership = struct.pack("iHH8s", index, PACKET_MR_PROMISC, 0, b"")
@@ -90,6 +92,7 @@ class RingCapture:
             fanout = config.fanout_group | (PACKET_FANOUT_HASH << 16)
             self.sock.setsockopt(SOL_PACKET, PACKET_FANOUT, fanout)
         self.ring = mmap.mmap(self.sock.fileno(), config.block_size * config.block_count)
+        self.sock.getsockopt(SOL_PACKET, PACKET_STATISTICS, 12)  # reading resets the counters
         self.poller = select.poll()
         self.poller.register(self.sock.fileno(), select.POLLIN | select.POLLERR)
         self._next = 0

@@ -11,6 +11,7 @@ from correlator.incident import Incident
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from sensors.events import Flow, TcpOutcome, Transport
+from tests.elastic import es_url, pytest_terminal_summary  # noqa: F401 (fixture, hook)
 
 T0 = 1_717_200_000.0  # 2024-06-01 00:00:00 UTC, 08:00 in Sanmenxia
 

@@ -299,7 +299,7 @@ def test_open_store_creates_parent_folders(tmp_path: Path) -> None:
         ("sqlite:///var/lib/nssa/", "names a folder"),
         ("sqlite:///tmp/nssa.db?mode=ro", "no ?query"),
         ("postgres://db/nssa", "unknown store scheme 'postgres'"),
-        ("http://localhost:9200", "Elasticsearch store arrives with the correlator issue"),
+        ("http://localhost:9200/nssa", "an Elasticsearch URL has no path"),
     ],
 )
 def test_bad_urls_name_the_url_and_the_problem(url: str, problem: str) -> None:
@@ -310,7 +310,7 @@ def test_bad_urls_name_the_url_and_the_problem(url: str, problem: str) -> None:
 
 def test_url_passwords_stay_out_of_errors() -> None:
     with pytest.raises(StoreError) as caught:
-        open_store("https://elastic:s3cret@es.smx.example:9200")
+        open_store("https://elastic:s3cret@es.smx.example:9200/nssa")
     assert "s3cret" not in str(caught.value) and "elastic:***@es.smx.example" in str(caught.value)
 
 

@@ -7,25 +7,40 @@ from urllib.parse import SplitResult, unquote, urlsplit
 
 from correlator.storage import Store
 from nssa.errors import StoreError
+from nssa.settings import StoreSettings
+from nssa.stores.elasticsearch import ElasticsearchStore
+from nssa.stores.spool import Spool, SpoolingStore
 from nssa.stores.sqlite import SqliteStore
 
-__all__ = ["SqliteStore", "open_store"]
+__all__ = ["ElasticsearchStore", "SpoolingStore", "SqliteStore", "open_store"]
 
 _EXPECTED = "expected sqlite:///ABS/PATH.db or http(s)://HOST:PORT"
 
 
-def open_store(url: str) -> Store:
-    """Open the store ``url`` names: ``sqlite:///ABS/PATH.db`` (parent folders are created)."""
+def open_store(url: str, options: StoreSettings | None = None) -> Store:
+    """Open the store ``url`` names: ``sqlite:///ABS/PATH.db`` or ``http(s)://HOST:PORT``.
+
+    ``options`` are the ``[store]`` settings (authentication, TLS, index prefix, spool); with
+    a ``spool_dir`` the store's writes are spooled on disk while it is unreachable.
+    """
     parts = urlsplit(url)
     shown = _redacted(url, parts)
+    options = options or StoreSettings()
+    store: Store
     if parts.scheme in ("http", "https"):
-        raise StoreError(
-            f"{shown}: the Elasticsearch store arrives with the correlator issue;"
-            " use sqlite:///ABS/PATH.db for now"
-        )
-    if parts.scheme != "sqlite":
+        store = ElasticsearchStore(url, options)
+    elif parts.scheme == "sqlite":
+        store = SqliteStore(_sqlite_path(parts, shown))
+    else:
         raise StoreError(f"{shown}: unknown store scheme {parts.scheme!r}; {_EXPECTED}")
-    return SqliteStore(_sqlite_path(parts, shown))
+    if not options.spool_dir:
+        return store
+    spool = Spool(
+        Path(options.spool_dir),
+        max_bytes=options.spool_max_bytes,
+        warn_ratio=options.spool_warn_ratio,
+    )
+    return SpoolingStore(store, spool)
 
 
 def _sqlite_path(parts: SplitResult, shown: str) -> Path:

@@ -1,0 +1,389 @@
+"""Elasticsearch store: the production ``Store``, shared by sensors, correlator and dashboard.
+
+Writes are bulk requests with each record's deterministic id as ``_id``, into the index its own
+time names (see ``es_indices``), so a re-sent batch overwrites itself. A write returns once its
+documents are searchable (one refresh of the touched indices per batch), as with SQLite. Reads
+are filtered, sorted searches; nothing is fetched to be filtered here. Analysts' incident edits
+use optimistic concurrency (``if_seq_no``/``if_primary_term``): a stale save is refused.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from elastic_transport import TransportError
+from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
+
+from correlator.incident import Incident
+from correlator.storage import AlertQuery, IncidentQuery
+from detectors.alert import Alert
+from nssa.errors import ConflictError, StoreError, StoreUnavailableError
+from nssa.settings import StoreSettings
+from nssa.stores.connection import connect, redact
+from nssa.stores.es_indices import IndexLayout
+from sensors.ecs import format_time
+from sensors.events import Event, event_from_document
+
+MAX_WINDOW = 10_000
+"""Elasticsearch's default ``index.max_result_window``: deeper pages use ``search_after``."""
+MAX_TERMS = 65_536
+"""Elasticsearch's default ``index.max_terms_count``: longer id lists are split."""
+BULK_CHUNK = 1000  # documents per bulk request
+BULK_THREADS = 2  # parallel bulk requests for large batches (the build machines have 2 cores)
+_UNAVAILABLE_STATUS = frozenset({429, 502, 503, 504})  # overloaded or not there: try later
+
+_ALERT_SORT = [
+    {"@timestamp": {"order": "desc", "unmapped_type": "date_nanos"}},
+    {"event.id": {"order": "asc", "unmapped_type": "keyword"}},
+]
+_INCIDENT_SORT = [
+    {"nssa.incident.risk_score": {"order": "desc", "unmapped_type": "long"}},
+    {"@timestamp": {"order": "desc", "unmapped_type": "date_nanos"}},
+    {"nssa.incident.id": {"order": "asc", "unmapped_type": "keyword"}},
+]
+
+
+@dataclass(frozen=True)
+class IncidentVersion:
+    """Where an incident document was when read; a save must still find it there."""
+
+    seq_no: int
+    primary_term: int
+
+
+@dataclass(frozen=True)
+class VersionedIncident:
+    """An incident as read for editing, with the version its save must match."""
+
+    incident: Incident
+    version: IncidentVersion
+
+
+class ElasticsearchStore:
+    """The ``Store`` protocol over an Elasticsearch cluster; safe to share between threads."""
+
+    def __init__(self, url: str, options: StoreSettings | None = None) -> None:
+        self.options = options or StoreSettings(url=url)
+        self.shown = redact(url)
+        self.layout = IndexLayout(self.options.index_prefix)
+        self._client = connect(url, self.options)
+        # Templates go in before the first write, not here: opening must work while the
+        # cluster is down, so that writers can spool.
+        self._templates_ready = False
+
+    def __enter__(self) -> ElasticsearchStore:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def client(self) -> Elasticsearch:
+        """The underlying client, for retention and aggregation queries."""
+        return self._client
+
+    def put_events(self, events: Sequence[Event]) -> int:
+        """Store events by id (overwriting same-id documents); return how many were written."""
+        docs = {event.id: event.to_ecs() for event in events}
+        return self._bulk("events", docs, self.layout.events_index)
+
+    def put_alerts(self, alerts: Sequence[Alert]) -> int:
+        """Store alerts by id; return how many were written."""
+        docs = {alert.id: alert.to_ecs() for alert in alerts}
+        return self._bulk("alerts", docs, self.layout.alerts_index)
+
+    def put_incidents(self, incidents: Sequence[Incident]) -> int:
+        """Store incidents by id, replacing older versions; return how many were written."""
+        docs = {incident.id: incident.to_ecs() for incident in incidents}
+        return self._bulk("incidents", docs, lambda _: self.layout.incidents)
+
+    def alerts(self, query: AlertQuery) -> list[Alert]:
+        """Return the alerts matching ``query``, newest first (ties by id)."""
+        filters = _alert_filters(query)
+        if filters is None:
+            return []
+        hits = self._search(self.layout.alerts_pattern, filters, _ALERT_SORT, query)
+        return [Alert.from_ecs(hit["_source"]) for hit in hits]
+
+    def incidents(self, query: IncidentQuery) -> list[Incident]:
+        """Return the incidents matching ``query``, highest risk first, then most recent."""
+        hits = self._search(self.layout.incidents, _incident_filters(query), _INCIDENT_SORT, query)
+        return [Incident.from_ecs(hit["_source"]) for hit in hits]
+
+    def incident(self, incident_id: str) -> Incident | None:
+        """Return one incident, or None when the id is unknown."""
+        found = self.versioned_incident(incident_id)
+        return found.incident if found else None
+
+    def events(self, limit: int = 1000) -> list[Event]:
+        """Return stored events, newest first (for replays and tests; not in the protocol)."""
+        sort = [_ALERT_SORT[0], _ALERT_SORT[1]]
+        hits = self._search(self.layout.events_pattern, [], sort, AlertQuery(limit=limit))
+        return [event_from_document(hit["_source"]) for hit in hits]
+
+    def count_events(self) -> int:
+        """Return how many events are stored."""
+        with self._calls("count events"):
+            found = self._client.count(index=self.layout.events_pattern, ignore_unavailable=True)
+        return int(found["count"])
+
+    def versioned_incident(self, incident_id: str) -> VersionedIncident | None:
+        """Read an incident for editing: the record and the version a save must match."""
+        with self._calls(f"read incident {incident_id}"):
+            try:
+                doc = self._client.get(index=self.layout.incidents, id=incident_id)
+            except NotFoundError:
+                return None
+        version = IncidentVersion(int(doc["_seq_no"]), int(doc["_primary_term"]))
+        return VersionedIncident(Incident.from_ecs(doc["_source"]), version)
+
+    def save_incident(self, incident: Incident, expected: IncidentVersion) -> IncidentVersion:
+        """Save an edited incident if nobody saved it since ``expected``; raise ConflictError."""
+        self.ensure_templates()
+        with self._calls(f"save incident {incident.id}"):
+            try:
+                saved = self._client.index(
+                    index=self.layout.incidents,
+                    id=incident.id,
+                    document=_document(incident.id, incident.to_ecs()),
+                    if_seq_no=expected.seq_no,
+                    if_primary_term=expected.primary_term,
+                    refresh=True,
+                )
+            except ApiError as exc:
+                if exc.meta.status != 409:
+                    raise
+                raise ConflictError(
+                    f"{self.shown}: incident {incident.id} was changed by someone else since it"
+                    " was read; reload it and apply the change again"
+                ) from exc
+        return IncidentVersion(int(saved["_seq_no"]), int(saved["_primary_term"]))
+
+    def update_incident(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident:
+        """Read, change and save one incident; ConflictError if it was saved meanwhile."""
+        current = self.versioned_incident(incident_id)
+        if current is None:
+            raise StoreError(f"{self.shown}: no incident {incident_id!r}")
+        changed = change(current.incident)
+        if changed.id != incident_id:
+            raise StoreError(f"{self.shown}: an edit may not change an incident's id")
+        self.save_incident(changed, current.version)
+        return changed
+
+    def ensure_templates(self) -> None:
+        """Install the component and index templates (idempotent; once per store object)."""
+        if self._templates_ready:
+            return
+        name, component = self.layout.component_template()
+        with self._calls("install index templates"):
+            self._client.cluster.put_component_template(name=name, template=component)
+            for template, body in self.layout.index_templates(self.options.replicas).items():
+                self._client.indices.put_index_template(
+                    name=template,
+                    index_patterns=body["index_patterns"],
+                    composed_of=body["composed_of"],
+                    priority=body["priority"],
+                    template=body["template"],
+                    meta=body["_meta"],
+                )
+        self._templates_ready = True
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self._client.close()
+
+    def _bulk(
+        self, what: str, docs: Mapping[str, dict[str, Any]], index: Callable[[str], str]
+    ) -> int:
+        """Bulk-index ``docs`` by id, then refresh the indices they went to."""
+        if not docs:
+            return 0
+        self.ensure_templates()
+        indices: set[str] = set()
+        actions: list[dict[str, Any]] = []
+        for doc_id, doc in docs.items():
+            target = index(doc["@timestamp"])
+            indices.add(target)
+            actions.append({"_index": target, "_id": doc_id, "_source": _document(doc_id, doc)})
+        with self._calls(f"write {what}"):
+            failures = [item for ok, item in self._send(actions) if not ok]
+            if failures:
+                raise _bulk_error(self.shown, what, failures)
+            self._client.indices.refresh(index=",".join(sorted(indices)))
+        return len(actions)
+
+    def _send(self, actions: list[dict[str, Any]]) -> Iterable[tuple[bool, Any]]:
+        """One bulk stream; several requests in flight when the batch is large."""
+        if len(actions) <= 2 * BULK_CHUNK:
+            return helpers.streaming_bulk(
+                self._client, actions, chunk_size=BULK_CHUNK, raise_on_error=False
+            )
+        return helpers.parallel_bulk(
+            self._client,
+            actions,
+            thread_count=BULK_THREADS,
+            chunk_size=BULK_CHUNK,
+            raise_on_error=False,
+        )
+
+    def _search(
+        self,
+        index: str,
+        filters: list[dict[str, Any]],
+        sort: list[Any],
+        query: AlertQuery | IncidentQuery,
+    ) -> list[dict[str, Any]]:
+        """One filtered, sorted page; pages beyond the result window walk with search_after."""
+        body: dict[str, Any] = {"bool": {"filter": filters}}
+        offset, limit = query.offset, query.limit
+        if limit <= 0:
+            return []
+        with self._calls("search"):
+            if offset + limit <= MAX_WINDOW:
+                found = self._client.search(
+                    index=index,
+                    query=body,
+                    sort=sort,
+                    from_=offset,
+                    size=limit,
+                    ignore_unavailable=True,
+                    track_total_hits=False,
+                )
+                return list(found["hits"]["hits"])
+            return self._deep_page(index, body, sort, offset, limit)
+
+    def _deep_page(
+        self, index: str, body: dict[str, Any], sort: list[Any], offset: int, limit: int
+    ) -> list[dict[str, Any]]:
+        hits: list[dict[str, Any]] = []
+        after: list[Any] | None = None
+        skip = offset
+        while len(hits) < limit:
+            size = min(MAX_WINDOW, skip + limit - len(hits))
+            found = self._client.search(
+                index=index,
+                query=body,
+                sort=sort,
+                size=size,
+                search_after=after,
+                ignore_unavailable=True,
+                track_total_hits=False,
+            )
+            page = list(found["hits"]["hits"])
+            if not page:
+                break
+            after = page[-1]["sort"]
+            dropped = min(skip, len(page))
+            skip -= dropped
+            hits.extend(page[dropped:])
+        return hits[:limit]
+
+    @contextmanager
+    def _calls(self, action: str) -> Iterator[None]:
+        """Turn client failures into StoreError, or StoreUnavailableError when worth retrying."""
+        try:
+            yield
+        except ApiError as exc:
+            problem = f"{self.shown}: cannot {action}: {exc.meta.status} {_reason(exc)}"
+            if exc.meta.status in _UNAVAILABLE_STATUS:
+                raise StoreUnavailableError(problem) from exc
+            raise StoreError(problem) from exc
+        except TransportError as exc:
+            raise StoreUnavailableError(f"{self.shown}: cannot {action}: {exc}") from exc
+
+
+def _reason(exc: ApiError) -> str:
+    """The most specific reason Elasticsearch gave for an error."""
+    error = exc.body.get("error") if isinstance(exc.body, dict) else None
+    if not isinstance(error, dict):
+        return str(exc.message)
+    causes = error.get("root_cause") or [error]
+    cause = error.get("caused_by") or causes[0]
+    return f"{error.get('type', exc.message)}: {cause.get('reason', '')}"
+
+
+def _document(doc_id: str, doc: dict[str, Any]) -> dict[str, Any]:
+    """The stored document: the record's ECS document plus its id (the sort tie-breaker)."""
+    doc.setdefault("event", {})["id"] = doc_id
+    return doc
+
+
+def _bulk_error(shown: str, what: str, failures: list[Any]) -> StoreError:
+    statuses = {next(iter(item.values())).get("status") for item in failures}
+    first = next(iter(failures[0].values()))
+    problem = (
+        f"{shown}: {len(failures)} {what} not written; first: {first.get('_id')}:"
+        f" {first.get('error')}"
+    )
+    if statuses <= _UNAVAILABLE_STATUS:
+        return StoreUnavailableError(problem)
+    return StoreError(problem)
+
+
+def _ip(value: str) -> bool:
+    """Whether ``value`` is one address (an ``ip`` field rejects anything else with an error)."""
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _time_range(field: str, since: float | None, until: float | None) -> list[dict[str, Any]]:
+    bounds = {}
+    if since is not None:
+        bounds["gte"] = format_time(since)
+    if until is not None:
+        bounds["lt"] = format_time(until)
+    return [{"range": {field: bounds}}] if bounds else []
+
+
+def _alert_filters(query: AlertQuery) -> list[dict[str, Any]] | None:
+    """The filters of an alert query, or None when nothing can match."""
+    if query.ids is not None and not query.ids:
+        return None
+    addresses = [a for a in (query.source_ip, query.destination_ip) if a is not None]
+    if not all(_ip(address) for address in addresses):
+        return None
+    filters: list[dict[str, Any]] = []
+    if query.ids is not None:
+        # A terms query takes at most index.max_terms_count (65,536) values: several, OR-ed.
+        chunks = [
+            {"terms": {"event.id": list(query.ids[start : start + MAX_TERMS])}}
+            for start in range(0, len(query.ids), MAX_TERMS)
+        ]
+        filters.append({"bool": {"should": chunks, "minimum_should_match": 1}})
+    if query.source_ip is not None:
+        filters.append({"term": {"source.ip": query.source_ip}})
+    if query.destination_ip is not None:
+        # One address or one of a sweep's several: SQLite's store matches both the same way.
+        either = [
+            {"term": {"destination.ip": query.destination_ip}},
+            {"term": {"nssa.alert.destinations": query.destination_ip}},
+        ]
+        filters.append({"bool": {"should": either, "minimum_should_match": 1}})
+    if query.detector is not None:
+        filters.append({"term": {"rule.ruleset": query.detector}})
+    return filters + _time_range("@timestamp", query.since, query.until)
+
+
+def _incident_filters(query: IncidentQuery) -> list[dict[str, Any]]:
+    """The filters of an incident query: an incident matches a window it was active in."""
+    filters: list[dict[str, Any]] = []
+    for value, field in (
+        (query.status, "nssa.incident.status"),
+        (query.unit, "nssa.incident.units"),
+        (query.attacker, "nssa.incident.attackers"),
+    ):
+        if value is not None:
+            filters.append({"term": {field: str(value)}})
+    filters += _time_range("@timestamp", query.since, None)  # last seen at or after since
+    filters += _time_range("event.start", None, query.until)  # first seen before until
+    return filters

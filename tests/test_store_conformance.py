@@ -1,0 +1,336 @@
+"""One suite, every store: SQLite and a real Elasticsearch node must answer the same way."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from correlator.incident import Incident, IncidentStatus
+from correlator.storage import AlertQuery, IncidentQuery
+from detectors.alert import Alert
+from nssa.settings import StoreSettings
+from nssa.stores.elasticsearch import ElasticsearchStore
+from nssa.stores.sqlite import SqliteStore
+from sensors.events import (
+    AuthEvent,
+    AuthOutcome,
+    DnsQuery,
+    Event,
+    FirewallAction,
+    FirewallEvent,
+    Flow,
+    HttpRequest,
+    TlsHello,
+    Transport,
+)
+
+T0 = 1_717_200_000.0
+
+AnyStore = SqliteStore | ElasticsearchStore
+AlertFactory = Callable[..., Alert]
+IncidentFactory = Callable[..., Incident]
+
+
+def es_test_store(url: str) -> ElasticsearchStore:
+    """A store on its own index prefix, so tests sharing the node never see each other."""
+    options = StoreSettings(index_prefix=f"t{uuid.uuid4().hex[:12]}", replicas=0)
+    return ElasticsearchStore(url, options)
+
+
+def drop_es_store(store: ElasticsearchStore) -> None:
+    """Delete a test store's indices and templates."""
+    prefix = store.options.index_prefix
+    client = store.client.options(ignore_status=404)  # a test that wrote nothing made none
+    client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
+    client.indices.delete_index_template(name=f"{prefix}-*")
+    client.cluster.delete_component_template(name=f"{prefix}-*")
+    store.close()
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AnyStore]:
+    if request.param == "sqlite":
+        with SqliteStore(tmp_path / "nssa.db") as opened:
+            yield opened
+        return
+    es = es_test_store(request.getfixturevalue("es_url"))
+    try:
+        yield es
+    finally:
+        drop_es_store(es)
+
+
+def test_flow_alert_incident_round_trip_with_chinese_text(
+    store: AnyStore,
+    make_flow: Callable[..., Flow],
+    make_alert: AlertFactory,
+    make_incident: IncidentFactory,
+) -> None:
+    flow = make_flow(sensor="市政务云-核心")
+    alert = make_alert(explanation="203.0.113.7 在 300 秒内探测了市公安局服务器的 3 个端口")
+    incident = make_incident(
+        title="来自 203.0.113.7 的端口扫描", units=("市公安局", "市政务云"), alert_ids=(alert.id,)
+    )
+    assert (
+        store.put_events([flow]),
+        store.put_alerts([alert]),
+        store.put_incidents([incident]),
+    ) == (
+        1,
+        1,
+        1,
+    )
+    assert (store.events(), store.alerts(AlertQuery()), store.incident(incident.id)) == (
+        [flow],
+        [alert],
+        incident,
+    )
+
+
+def test_every_event_type_round_trips_newest_first(
+    store: AnyStore, make_flow: Callable[..., Flow]
+) -> None:
+    events: list[Event] = [
+        make_flow(vlan=12),
+        DnsQuery(
+            time=T0 + 1,
+            sensor="cloud-core",
+            src_ip="10.10.2.15",
+            src_port=5353,
+            dst_ip="10.10.0.53",
+            dst_port=53,
+            transport=Transport.UDP,
+            query="政务.example",
+            qtype="A",
+            rcode="NOERROR",
+            answers=2,
+        ),
+        HttpRequest(
+            time=T0 + 2,
+            sensor="cloud-core",
+            src_ip="203.0.113.7",
+            dst_ip="10.10.2.15",
+            dst_port=80,
+            method="GET",
+            host="www.smx.gov.example",
+            uri="/搜索?q=' OR 1=1--",
+            status=404,
+        ),
+        TlsHello(
+            time=T0 + 3,
+            sensor="cloud-core",
+            src_ip="10.21.3.4",
+            src_port=50001,
+            dst_ip="10.10.2.15",
+            dst_port=443,
+            server_name="oa.smx.gov.example",
+            ja3="e7d705a3286e19ea42f587b344ee6865",
+        ),
+        AuthEvent(
+            time=T0 + 4,
+            sensor="syslog",
+            src_ip="203.0.113.7",
+            service="sshd",
+            user="root",
+            outcome=AuthOutcome.FAILURE,
+            original="Failed password for root from 203.0.113.7 port 4242 ssh2",
+        ),
+        FirewallEvent(
+            time=T0 + 5,
+            sensor="fw-陕州区",
+            action=FirewallAction.DROP,
+            src_ip="198.51.100.9",
+            dst_ip="10.21.3.4",
+            dst_port=3389,
+            transport=Transport.TCP,
+        ),
+    ]
+    store.put_events(events)
+    assert (store.events(), store.count_events()) == (events[::-1], len(events))
+
+
+def test_same_batch_twice_leaves_counts_unchanged(
+    store: AnyStore,
+    make_flow: Callable[..., Flow],
+    make_alert: AlertFactory,
+    make_incident: IncidentFactory,
+) -> None:
+    flows = [make_flow(src_port=port) for port in range(50000, 50010)]
+    alerts = [make_alert(source_ip=f"203.0.113.{n}") for n in range(10)]
+    incidents = [make_incident(id=f"inc-{n}") for n in range(10)]
+    for _ in range(2):
+        assert (
+            store.put_events(flows),
+            store.put_alerts(alerts),
+            store.put_incidents(incidents),
+        ) == (10, 10, 10)
+    assert (
+        store.count_events(),
+        len(store.alerts(AlertQuery(destination_ip="10.10.2.15"))),
+        len(store.incidents(IncidentQuery(unit="police"))),
+    ) == (10, 10, 10)
+
+
+def test_duplicate_ids_in_one_batch_count_once(
+    store: AnyStore, make_incident: IncidentFactory
+) -> None:
+    written = store.put_incidents([make_incident(risk_score=10), make_incident(risk_score=20)])
+    assert (written, [i.risk_score for i in store.incidents(IncidentQuery())]) == (1, [20])
+
+
+def test_new_incident_version_replaces_units_and_status(
+    store: AnyStore, make_incident: IncidentFactory
+) -> None:
+    store.put_incidents([make_incident(units=("police",))])
+    newer = make_incident(units=("finance",), status=IncidentStatus.INVESTIGATING)
+    store.put_incidents([newer])
+    assert (
+        store.incidents(IncidentQuery(unit="police")),
+        store.incidents(IncidentQuery(unit="finance")),
+        store.incident(newer.id),
+    ) == ([], [newer], newer)
+
+
+def test_empty_batches_write_nothing(store: AnyStore) -> None:
+    assert (store.put_events([]), store.put_alerts([]), store.put_incidents([])) == (0, 0, 0)
+    assert (store.count_events(), store.alerts(AlertQuery()), store.incidents(IncidentQuery())) == (
+        0,
+        [],
+        [],
+    )
+
+
+@pytest.fixture
+def alerts(store: AnyStore, make_alert: AlertFactory) -> dict[str, Alert]:
+    """Five alerts, by rule name, differing in one filtered field each."""
+    made = {
+        "scan": make_alert(rule="scan", time=T0 + 10),
+        "sweep": make_alert(
+            rule="sweep",
+            time=T0 + 20,
+            destination_ip=None,
+            destinations=("10.10.3.1", "10.10.3.2"),
+        ),
+        "guess": make_alert(rule="guess", time=T0 + 30, detector="bruteforce"),
+        "other": make_alert(rule="other", time=T0 + 40, source_ip="198.51.100.9"),
+        # Same time as "other": ties are broken by id, in every store.
+        "twin": make_alert(rule="twin", time=T0 + 40, source_ip="198.51.100.10"),
+    }
+    store.put_alerts(list(made.values()))
+    return made
+
+
+def _newest_first(alerts: dict[str, Alert], *rules: str) -> list[str]:
+    chosen = sorted((alerts[r] for r in rules), key=lambda a: (-a.time, a.id))
+    return [a.rule for a in chosen]
+
+
+ALERT_QUERIES = [
+    (AlertQuery(), ("other", "twin", "guess", "sweep", "scan")),
+    (AlertQuery(source_ip="198.51.100.9"), ("other",)),
+    (AlertQuery(destination_ip="10.10.3.2"), ("sweep",)),
+    (AlertQuery(destination_ip="10.10.2.15"), ("other", "twin", "guess", "scan")),
+    (AlertQuery(detector="bruteforce"), ("guess",)),
+    (AlertQuery(detector="没有"), ()),
+    (AlertQuery(since=T0 + 20), ("other", "twin", "guess", "sweep")),
+    (AlertQuery(until=T0 + 20), ("scan",)),
+    (AlertQuery(since=T0 + 20, until=T0 + 40), ("guess", "sweep")),
+    (AlertQuery(detector="portscan", source_ip="203.0.113.7"), ("sweep", "scan")),
+    (AlertQuery(source_ip="not-an-address"), ()),
+    (AlertQuery(destination_ip="10.10.3.0/24"), ()),
+    (AlertQuery(ids=()), ()),
+]
+
+
+@pytest.mark.parametrize(("query", "expected"), ALERT_QUERIES)
+def test_alert_filters(
+    store: AnyStore, alerts: dict[str, Alert], query: AlertQuery, expected: tuple[str, ...]
+) -> None:
+    assert [a.rule for a in store.alerts(query)] == _newest_first(alerts, *expected)
+
+
+@pytest.mark.parametrize(("limit", "offset"), [(2, 0), (2, 2), (10, 4), (1, 9), (0, 0)])
+def test_alert_pages(store: AnyStore, alerts: dict[str, Alert], limit: int, offset: int) -> None:
+    everything = _newest_first(alerts, *alerts)
+    page = store.alerts(AlertQuery(limit=limit, offset=offset))
+    assert [a.rule for a in page] == everything[offset : offset + limit]
+
+
+def test_alerts_by_ids_beyond_the_sql_variable_limit(
+    store: AnyStore, alerts: dict[str, Alert]
+) -> None:
+    wanted = (alerts["guess"].id, alerts["scan"].id, *(f"a-missing-{n}" for n in range(40000)))
+    assert [a.rule for a in store.alerts(AlertQuery(ids=wanted))] == ["guess", "scan"]
+
+
+def test_pages_beyond_ten_thousand(store: AnyStore, make_alert: AlertFactory) -> None:
+    # Elasticsearch caps from+size at 10,000; deeper pages must still come back in order.
+    made = [make_alert(time=T0 + n // 3, rule=f"r{n}") for n in range(10_012)]
+    store.put_alerts(made)
+    expected = sorted(made, key=lambda a: (-a.time, a.id))[9_995:10_010]
+    assert store.alerts(AlertQuery(limit=15, offset=9_995)) == expected
+
+
+@pytest.fixture
+def incidents(store: AnyStore, make_incident: IncidentFactory) -> None:
+    """Four incidents named by id, differing in status, units, attackers, risk and time."""
+    store.put_incidents(
+        [
+            make_incident(id="low-old", risk_score=10, first_seen=T0, last_seen=T0 + 100),
+            make_incident(
+                id="high",
+                risk_score=90,
+                units=("finance", "市财政局"),
+                status=IncidentStatus.CONTAINED,
+                first_seen=T0 + 200,
+                last_seen=T0 + 300,
+            ),
+            make_incident(
+                id="low-new",
+                risk_score=10,
+                attackers=("198.51.100.9", "203.0.113.8"),
+                first_seen=T0 + 400,
+                last_seen=T0 + 500,
+            ),
+            make_incident(id="mid", risk_score=50, first_seen=T0 + 50, last_seen=T0 + 450),
+            # Same risk and last_seen as "mid": the id breaks the tie.
+            make_incident(id="mid-b", risk_score=50, first_seen=T0 + 60, last_seen=T0 + 450),
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (IncidentQuery(), ["high", "mid", "mid-b", "low-new", "low-old"]),
+        (IncidentQuery(status=IncidentStatus.CONTAINED), ["high"]),
+        (IncidentQuery(status=IncidentStatus.NEW), ["mid", "mid-b", "low-new", "low-old"]),
+        (IncidentQuery(status=IncidentStatus.RESOLVED), []),
+        (IncidentQuery(unit="市财政局"), ["high"]),
+        (IncidentQuery(unit="police"), ["mid", "mid-b", "low-new", "low-old"]),
+        (IncidentQuery(attacker="203.0.113.8"), ["low-new"]),
+        (IncidentQuery(since=T0 + 310), ["mid", "mid-b", "low-new"]),
+        (IncidentQuery(since=T0 + 500), ["low-new"]),
+        (IncidentQuery(until=T0 + 200), ["mid", "mid-b", "low-old"]),
+        (IncidentQuery(until=T0 + 50), ["low-old"]),
+        (IncidentQuery(since=T0 + 150, until=T0 + 250), ["high", "mid", "mid-b"]),
+        (IncidentQuery(unit="police", attacker="203.0.113.7"), ["mid", "mid-b", "low-old"]),
+        (IncidentQuery(limit=2, offset=1), ["mid", "mid-b"]),
+        (IncidentQuery(unit="nowhere"), []),
+    ],
+)
+def test_incident_filters(
+    store: AnyStore, incidents: None, query: IncidentQuery, expected: list[str]
+) -> None:
+    assert [i.id for i in store.incidents(query)] == expected
+
+
+def test_unknown_incident_is_none(store: AnyStore, incidents: None) -> None:
+    assert store.incident("inc-nope") is None
+
+
+def test_unknown_incident_in_an_empty_store_is_none(store: AnyStore) -> None:
+    assert (store.incident("inc-nope"), store.incidents(IncidentQuery())) == (None, [])

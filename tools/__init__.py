@@ -1,0 +1,1 @@
+"""Developer tools: the Elasticsearch node for tests and development."""
