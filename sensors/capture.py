@@ -193,8 +193,8 @@ def _pcap_batch(
 ) -> PacketBatch:
     """Gather classic pcap record headers at ``starts`` with numpy."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    idx = starts[:, None] + np.arange(16)
-    fields = buf[idx].view(endian + "u4").reshape(-1, 4).astype(np.int64)
+    heads = np.lib.stride_tricks.sliding_window_view(buf, 16)[starts]  # one copy per record
+    fields = heads.view(endian + "u4").reshape(-1, 4).astype(np.int64)
     return PacketBatch(
         data=buf,
         offset=starts + 16,

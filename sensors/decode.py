@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from sensors.capture import PacketBatch
 from sensors.linklayer import ETH_ARP, ETH_IPV4, ETH_IPV6, by_version, ethernet, link_layer
-from sensors.tunnels import Tunnel, find_inner
+from sensors.tunnels import VXLAN_PORT, Tunnel, find_inner
 from sensors.view import I64, U64, ByteView, Mask
 
 PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
@@ -80,7 +80,24 @@ class Decoded(Network):
 
 
 def decode(batch: PacketBatch) -> Decoded:
-    """Decode every packet of ``batch``, through tunnels, down to its transport header."""
+    """Decode every packet of ``batch``, through tunnels, down to its transport header.
+
+    The common shape (untagged Ethernet, plain IPv4, TCP/UDP/ICMP) is decoded from one gather
+    of its fixed headers; every other packet goes through the general layered decoder.
+    """
+    plain = plain_ipv4(batch)
+    if plain is None:
+        return decode_general(batch)
+    rows, fast = plain
+    if rows.all():
+        return fast
+    rest = np.flatnonzero(~rows)
+    general = decode_general(_subset(batch, rest))
+    return _merge(fast, general, rest)
+
+
+def decode_general(batch: PacketBatch) -> Decoded:
+    """The layered decoder: link layers, tunnels, IPv4/IPv6 with options and extensions."""
     view = ByteView(batch.data, batch.offset + batch.caplen)
     l3, etype, vlan = link_layer(view, batch.offset, batch.linktype)
     if batch.vlan is not None:  # live capture: the kernel moved the outer tag to metadata
@@ -127,11 +144,16 @@ def decode(batch: PacketBatch) -> Decoded:
 
 def network(view: ByteView, l3: I64, etype: I64) -> Network:
     """Decode the IPv4, IPv6 or ARP header at ``l3`` and the transport header after it."""
-    f4 = _ipv4(view, l3, (etype == ETH_IPV4) & view.fits(l3, 20))
-    f6 = _ipv6(view, l3, (etype == ETH_IPV6) & view.fits(l3, 40))
+    want4 = (etype == ETH_IPV4) & view.fits(l3, 20)
+    want6 = (etype == ETH_IPV6) & view.fits(l3, 40)
+    f4 = _ipv4(view, l3, want4)
     is4 = f4["ok"].astype(bool)
-    pick = {k: np.where(is4, f4[k], f6[k]) for k in f4}
-    ok = is4 | f6["ok"].astype(bool)
+    if want6.any():  # most extranet links carry little IPv6: skip the work when there is none
+        f6 = _ipv6(view, l3, want6)
+        pick = {k: np.where(is4, f4[k], f6[k]) for k in f4}
+        ok = is4 | f6["ok"].astype(bool)
+    else:
+        pick, ok = f4, is4
     later = pick["later"].astype(bool) & ok
     proto, l4 = pick["proto"], pick["l4"]
     sport, dport, flags, l4_ok = _transport(view, l4, proto, ok & ~later)
@@ -260,6 +282,18 @@ def _quoted(view: ByteView, net: Network) -> dict[str, Any]:
     v4 = net.l4_ok & (net.proto == PROTO_ICMP) & np.isin(net.sport, ICMP_ERRORS)
     v6 = net.l4_ok & (net.proto == PROTO_ICMPV6) & np.isin(net.sport, ICMPV6_ERRORS)
     errors = v4 | v6
+    if not errors.any():  # decoding quoted headers costs a second pass: only when needed
+        zeros, none = np.zeros(errors.shape[0], dtype=np.uint64), np.zeros_like(net.proto)
+        return {
+            "quoted": errors,
+            "q_src_hi": zeros,
+            "q_src_lo": zeros,
+            "q_dst_hi": zeros,
+            "q_dst_lo": zeros,
+            "q_proto": none,
+            "q_sport": none,
+            "q_dport": none,
+        }
     at = net.l4 + 8
     inner = network(view, at, by_version(view, at, errors))
     ported = errors & inner.ip & np.isin(inner.proto, (PROTO_TCP, PROTO_UDP))
@@ -274,3 +308,117 @@ def _quoted(view: ByteView, net: Network) -> dict[str, Any]:
         "q_sport": view.u16(inner.l4, ported),
         "q_dport": view.u16(inner.l4 + 2, ported),
     }
+
+
+def _subset(batch: PacketBatch, rows: npt.NDArray[np.intp]) -> PacketBatch:
+    """The packets at ``rows`` of a batch (same buffer)."""
+    return PacketBatch(
+        data=batch.data,
+        offset=batch.offset[rows],
+        caplen=batch.caplen[rows],
+        wirelen=batch.wirelen[rows],
+        linktype=batch.linktype[rows],
+        ts=batch.ts[rows],
+        vlan=None if batch.vlan is None else batch.vlan[rows],
+    )
+
+
+def _merge(fast: Decoded, general: Decoded, rows: npt.NDArray[np.intp]) -> Decoded:
+    """``fast`` with the general decoder's results written over ``rows``."""
+    merged = {}
+    for f in dataclasses.fields(Decoded):
+        column = getattr(fast, f.name).copy()
+        column[rows] = getattr(general, f.name)
+        merged[f.name] = column
+    return Decoded(**merged)
+
+
+PLAIN_WIDTH = 54  # Ethernet 14 + IPv4 20 + TCP 20: every field the fast path reads
+
+
+def plain_ipv4(batch: PacketBatch) -> tuple[Mask, Decoded] | None:
+    """Decode untagged Ethernet/IPv4 (no options, not a later fragment) TCP/UDP/ICMP packets
+    from one gather; return which rows that covers, or None when it covers none."""
+    n = len(batch)
+    long_enough = (batch.linktype == 1) & (batch.caplen >= PLAIN_WIDTH)
+    if batch.vlan is not None:
+        long_enough &= batch.vlan < 0
+    if n == 0 or not long_enough.any():
+        return None
+    start = np.where(long_enough, batch.offset, 0)
+    # Rows of a sliding-window view: each gathered row is one contiguous 54-byte copy.
+    h = np.lib.stride_tricks.sliding_window_view(batch.data, PLAIN_WIDTH)[start]
+    proto = h[:, 23].astype(np.int64)
+    icmp = proto == PROTO_ICMP
+    rows = (
+        long_enough
+        & (h[:, 12] == 0x08)
+        & (h[:, 13] == 0x00)
+        & (h[:, 14] == 0x45)
+        & ((h[:, 20] & 0x1F) == 0)
+        & (h[:, 21] == 0)  # fragment offset 0
+        & ((proto == PROTO_TCP) | (proto == PROTO_UDP) | icmp)
+        & ~(icmp & np.isin(h[:, 34], ICMP_ERRORS))  # quoted packets: general decoder
+        & ~((proto == PROTO_UDP) & (h[:, 36] == VXLAN_PORT >> 8) & (h[:, 37] == VXLAN_PORT & 255))
+    )
+    if not rows.any():
+        return None
+    return rows, _plain_fields(batch, h, proto)
+
+
+def _plain_fields(batch: PacketBatch, h: npt.NDArray[np.uint8], proto: I64) -> Decoded:
+    """All decoded fields of the fast-path rows, read from the gathered header matrix."""
+    n = len(batch)
+    off, end = batch.offset, batch.offset + batch.caplen
+    tcp, icmp = proto == PROTO_TCP, proto == PROTO_ICMP
+
+    def u16(at: int) -> I64:
+        return (h[:, at].astype(np.int64) << 8) | h[:, at + 1]
+
+    def u32(at: int) -> I64:
+        return (u16(at) << 16) | u16(at + 2)
+
+    l3, l4 = off + 14, off + 34
+    ip_end = l3 + u16(16)
+    start = np.where(tcp, l4 + (h[:, 46].astype(np.int64) >> 4) * 4, l4 + 8)
+    size = np.where(icmp, 0, np.clip(np.minimum(end, ip_end) - start, 0, None))
+    zeros, zero_ints = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.int64)
+    true = np.ones(n, dtype=bool)
+    return Decoded(
+        ip=true,
+        arp=~true,
+        version=np.full(n, 4, dtype=np.int64),
+        src_hi=zeros,
+        src_lo=u32(26).astype(np.uint64) | IPV4_MAPPED,
+        dst_hi=zeros,
+        dst_lo=u32(30).astype(np.uint64) | IPV4_MAPPED,
+        proto=proto,
+        later_fragment=~true,
+        l3=l3,
+        l4=l4,
+        ip_end=ip_end,
+        sport=np.where(icmp, h[:, 34], u16(34)),
+        dport=np.where(icmp, h[:, 35], u16(36)),
+        tcp_flags=np.where(tcp, h[:, 47], 0).astype(np.int64),
+        l4_ok=true,
+        ts=batch.ts,
+        wirelen=batch.wirelen,
+        ethertype=np.full(n, ETH_IPV4, dtype=np.int64),
+        vlan=np.full(n, -1, dtype=np.int64),
+        payload=np.where(size > 0, start, -1),
+        payload_len=size,
+        tunnel=zero_ints,
+        tunnel_id=zero_ints - 1,
+        outer_src_hi=zeros,
+        outer_src_lo=zeros,
+        outer_dst_hi=zeros,
+        outer_dst_lo=zeros,
+        quoted=~true,
+        q_src_hi=zeros,
+        q_src_lo=zeros,
+        q_dst_hi=zeros,
+        q_dst_lo=zeros,
+        q_proto=zero_ints,
+        q_sport=zero_ints,
+        q_dport=zero_ints,
+    )

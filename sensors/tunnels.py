@@ -44,6 +44,10 @@ class Inner:
 def find_inner(view: ByteView, l4: I64, proto: I64, dport: I64, ok: Mask) -> Inner:
     """Locate inner packets of GRE/ERSPAN (IP protocol 47) and VXLAN (UDP port 4789)."""
     gre = ok & (proto == PROTO_GRE) & view.fits(l4, 4)
+    candidates = ok & (proto == PROTO_UDP) & (dport == VXLAN_PORT)
+    if not (gre.any() or candidates.any()):  # the common case: nothing is tunnelled
+        none = np.zeros(l4.shape[0], dtype=bool)
+        return Inner(found=none, offset=l4, ethernet=none, kind=np.zeros_like(l4), ident=l4 * 0 - 1)
     flags, ptype = view.u16(l4, gre), view.u16(l4 + 2, gre)
     checksum, keyed, sequenced = flags & 0x8000 > 0, flags & 0x2000 > 0, flags & 0x1000 > 0
     base = l4 + 4 + 4 * checksum + 4 * keyed + 4 * sequenced
