@@ -298,12 +298,13 @@ def _quoted(view: ByteView, net: Network) -> dict[str, Any]:
     inner = network(view, at, by_version(view, at, errors))
     ported = errors & inner.ip & np.isin(inner.proto, (PROTO_TCP, PROTO_UDP))
     ported &= view.fits(inner.l4, 4)
+    read = errors & inner.ip
     return {
-        "quoted": errors & inner.ip,
-        "q_src_hi": inner.src_hi,
-        "q_src_lo": inner.src_lo,
-        "q_dst_hi": inner.dst_hi,
-        "q_dst_lo": inner.dst_lo,
+        "quoted": read,
+        "q_src_hi": np.where(read, inner.src_hi, 0).astype(np.uint64),
+        "q_src_lo": np.where(read, inner.src_lo, 0).astype(np.uint64),
+        "q_dst_hi": np.where(read, inner.dst_hi, 0).astype(np.uint64),
+        "q_dst_lo": np.where(read, inner.dst_lo, 0).astype(np.uint64),
         "q_proto": np.where(errors & inner.ip, inner.proto, 0),
         "q_sport": view.u16(inner.l4, ported),
         "q_dport": view.u16(inner.l4 + 2, ported),
@@ -381,7 +382,8 @@ def _plain_fields(batch: PacketBatch, h: npt.NDArray[np.uint8], proto: I64) -> D
     l3, l4 = off + 14, off + 34
     ip_end = l3 + u16(16)
     start = np.where(tcp, l4 + (h[:, 46].astype(np.int64) >> 4) * 4, l4 + 8)
-    size = np.where(icmp, 0, np.clip(np.minimum(end, ip_end) - start, 0, None))
+    data_end = np.minimum(end, np.where(ip_end > l4, ip_end, end))  # as in _payload
+    size = np.where(icmp, 0, np.clip(data_end - start, 0, None))
     zeros, zero_ints = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.int64)
     true = np.ones(n, dtype=bool)
     return Decoded(

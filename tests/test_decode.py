@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 from scapy.contrib.erspan import ERSPAN_II, ERSPAN_III, ERSPAN_PlatformSpecific
 from scapy.contrib.mpls import MPLS
@@ -15,11 +17,13 @@ from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 
 from nssa.pipeline import capture_flows
-from sensors.capture import CaptureStats
+from sensors.capture import CaptureStats, read_batches
+from sensors.decode import Decoded, decode, decode_general
 from sensors.events import Flow, TcpOutcome, Transport
 from sensors.flows import FlowTable
 from tests.captures import write_pcap
 
+ROOT = Path(__file__).resolve().parents[1]
 CLIENT, SERVER = "10.21.3.7", "10.10.2.20"
 PROBE = IP(src=CLIENT, dst=SERVER) / TCP(sport=41000, dport=443, flags="S")
 REPLY = IP(src=SERVER, dst=CLIENT) / TCP(sport=443, dport=41000, flags="SA")
@@ -160,3 +164,13 @@ def test_other_ip_protocols_make_portless_flows(tmp_path: Path) -> None:
     (flow,) = flows(tmp_path, [esp])
     assert (flow.transport, flow.src_port, flow.dst_port) == (Transport.OTHER, 0, 0)
     assert flow.iana_number == 50
+
+
+@pytest.mark.parametrize("capture", sorted((ROOT / "pcaps").glob("*.pcap")), ids=lambda p: p.stem)
+def test_fast_path_equals_general_decoder(capture: Path) -> None:
+    for batch in read_batches(capture):
+        fast, general = decode(batch), decode_general(batch)
+        for field in dataclasses.fields(Decoded):
+            ours, reference = getattr(fast, field.name), getattr(general, field.name)
+            assert ours.dtype == reference.dtype, field.name
+            assert np.array_equal(ours, reference), field.name
