@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, g, request, url_for
 
-from correlator.incident import IncidentStatus
+from correlator.incident import Incident, IncidentStatus
 from correlator.organisation import OrganisationMap
 from detectors.alert import Severity
 from detectors.attack import Tactic
@@ -118,6 +118,14 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "severity.high": _both("高危", "High"),
     "severity.critical": _both("严重", "Critical"),
     **{f"tactic.{tactic}": _both(_TACTICS_ZH[tactic], tactic.label) for tactic in Tactic},
+    "kind.portscan.vertical": _both("端口扫描", "Port scan"),
+    "kind.portscan.horizontal": _both("地址扫描", "Address sweep"),
+    "family.portscan": _both("扫描探测", "Scanning"),
+    "family.scan": _both("扫描探测", "Scanning"),
+    "family.bruteforce": _both("暴力破解", "Brute force"),
+    "family.flood": _both("拒绝服务攻击", "Denial of service"),
+    "family.amplification": _both("反射放大攻击", "Reflection amplification"),
+    "family.ids": _both("入侵检测告警", "IDS alert"),
 }
 """Every UI string by key, in every language of ``LANGUAGES``."""
 
@@ -140,7 +148,11 @@ def init_app(app: Flask) -> None:
         language_names=LANGUAGE_NAMES,
     )
     app.jinja_env.filters.update(
-        label=label, unit_name=unit_name, local_time=local_time, iso_time=format_time
+        label=label,
+        unit_name=unit_name,
+        local_time=local_time,
+        iso_time=format_time,
+        incident_title=incident_title,
     )
 
 
@@ -167,6 +179,26 @@ def unit_name(code: str) -> str:
     if unit is None:
         return code
     return (unit.name_en or unit.name) if current_language() == "en" else unit.name
+
+
+def incident_title(incident: Incident) -> str:
+    """An incident's title in the current language: what happened, from whom, to whom.
+
+    Stored titles are English; known kinds are rendered from the catalogue instead, and an
+    unknown kind keeps its stored title.
+    """
+    family = incident.kind.split(".", 1)[0]
+    for key in (f"kind.{incident.kind}", f"family.{family}"):
+        if key in MESSAGES:
+            what = gettext(key)
+            break
+    else:
+        return incident.title
+    source = incident.attackers[0] if incident.attackers else "?"
+    target = f" → {incident.victims[0]}" if len(incident.victims) == 1 else ""
+    more = f" (+{len(incident.victims) - 1})" if len(incident.victims) > 1 else ""
+    separator = "：" if current_language() == "zh-CN" else ": "
+    return f"{what}{separator}{source}{target}{more}"
 
 
 def local_time(epoch: float) -> str:

@@ -104,7 +104,7 @@ def test_list_is_chinese_by_default(client: FlaskClient) -> None:
         '<html lang="zh-CN">',
         "安全事件",
         "风险分",
-        "来自 203.0.113.7 的端口扫描",
+        "扫描探测：203.0.113.7 → 10.10.2.15",  # rendered from the kind, not the stored title
         "市公安局",
         "侦察",
         "凭据访问",
