@@ -132,9 +132,21 @@ def child(tool: str, path: Path, packets: int) -> None:
     else:
         done = run_pyshark(path, min(packets, 20_000))
     seconds = time.perf_counter() - started
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({"pps": done / seconds, "rss_mb": max(own, kids) / 1024, "packets": done}))
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # tshark under pandas
+    print(
+        json.dumps(
+            {"pps": done / seconds, "rss_mb": max(peak_rss_kb(), kids) / 1024, "packets": done}
+        )
+    )
+
+
+def peak_rss_kb() -> int:
+    """This process's peak RSS (VmHWM). Not ru_maxrss: Linux carries that over from the
+    forking parent, so a child of a big parent would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return 0
 
 
 def measure(tool: str, path: Path, packets: int) -> dict[str, float]:

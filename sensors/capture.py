@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-CHUNK_BYTES = 8 << 20  # read size: large enough to amortise the per-chunk numpy work
+CHUNK_BYTES = 4 << 20  # read size: amortises per-batch numpy work; bounds batch memory
 MAX_RECORD = 1 << 18  # a record longer than this is corrupt (no link has 256 KiB frames)
 
 PCAP_MAGICS = {

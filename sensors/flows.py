@@ -8,6 +8,7 @@ input. Who initiated and how the handshake ended are decided only at emission, f
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -121,8 +122,13 @@ class FlowTable:
 
     def flush(self) -> list[Flow]:
         """Emit every flow still open (end of input)."""
+        return [flow for part in self.drain() for flow in part]
+
+    def drain(self, chunk: int = 16_384) -> Iterator[list[Flow]]:
+        """Emit every open flow in chunks, so memory stays bounded however many are open."""
         done, self._open = self._open, _Rows()
-        return self._emit(done)
+        for start in range(0, len(done), chunk):
+            yield self._emit(done.take(np.arange(start, min(start + chunk, len(done)))))
 
     def __len__(self) -> int:
         return len(self._open)
