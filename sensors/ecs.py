@@ -57,13 +57,21 @@ def _hints(cls: type) -> dict[str, Any]:
     return _HINTS[cls]
 
 
+_PLAIN = (str, int, float, bool)
+
+
 def _encode(value: Any) -> Any:
+    if type(value) in _PLAIN:  # the common case first: most fields are plain values
+        return value
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, tuple):
         return [_encode(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _encode(v) for k, v in sorted(value.items())}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        # Nested records (an incident's history) become plain objects, field by field.
+        return {f.name: _encode(getattr(value, f.name)) for f in dataclasses.fields(value)}
     return value
 
 
@@ -84,19 +92,36 @@ def _get_path(doc: Mapping[str, Any], path: str) -> Any:
     return node
 
 
+_PLANS: dict[type, list[tuple[str, list[str], str, bool]]] = {}
+
+
+def _plan(cls: type) -> list[tuple[str, list[str], str, bool]]:
+    """Per record class: (field, parent path parts, leaf, is time) for every ECS field."""
+    if cls not in _PLANS:
+        plan = []
+        for field in dataclasses.fields(cls):
+            path = field.metadata.get(_PATH)
+            if path is not None:
+                *parents, leaf = path.split(".")
+                plan.append((field.name, parents, leaf, bool(field.metadata.get(_TIME))))
+        _PLANS[cls] = plan
+    return _PLANS[cls]
+
+
 def to_document(record: Any) -> dict[str, Any]:
     """Map a record to its nested ECS document (without the id)."""
     doc: dict[str, Any] = {}
     for path, value in getattr(record, "ECS_CONSTANTS", {}).items():
         _set_path(doc, path, value)
-    for field in dataclasses.fields(record):
-        path = field.metadata.get(_PATH)
-        value = getattr(record, field.name)
-        if path is None or value is None:
+    values = record.__dict__
+    for name, parents, leaf, is_time in _plan(type(record)):
+        value = values[name]
+        if value is None:
             continue
-        if field.metadata.get(_TIME):
-            value = format_time(value)
-        _set_path(doc, path, _encode(value))
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = format_time(value) if is_time else _encode(value)
     return doc
 
 
@@ -111,6 +136,10 @@ def _decode(hint: Any, value: Any) -> Any:
         return tuple(_decode(item, v) for v in value)
     if isinstance(hint, type) and issubclass(hint, enum.Enum):
         return hint(value)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        inner_hints = _hints(hint)
+        fields = (f.name for f in dataclasses.fields(hint) if f.name in value)
+        return hint(**{name: _decode(inner_hints[name], value[name]) for name in fields})
     if hint is float and isinstance(value, int):
         return float(value)
     return value
@@ -134,7 +163,26 @@ def from_document(cls: type[R], doc: Mapping[str, Any]) -> R:
 
 
 def record_id(record: Any, *, prefix: str = "") -> str:
-    """Return a deterministic id: a hash of the record's ECS document (same content, same id)."""
-    text = json.dumps(to_document(record), sort_keys=True, ensure_ascii=False)
-    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
-    return prefix + digest
+    """Return a deterministic id: a hash of the record's ECS document (same content, same id).
+
+    Records are immutable, so the id (and the document it came from) is computed once and
+    kept on the instance; see :func:`cached_document`.
+    """
+    cached = record.__dict__.get("_record_id")
+    if cached is not None:
+        return str(cached)
+    doc = to_document(record)
+    text = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    digest = prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+    record.__dict__["_record_id"] = digest  # frozen: written around __setattr__
+    record.__dict__["_record_doc"] = doc
+    return digest
+
+
+def cached_document(record: Any) -> dict[str, Any]:
+    """The record's ECS document, computed once (stores serialise it; never mutate it)."""
+    doc = record.__dict__.get("_record_doc")
+    if doc is None:
+        record_id(record)
+        doc = record.__dict__["_record_doc"]
+    return dict(doc)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from sensors.ecs import ecs, from_document, record_id, to_document
+from sensors.ecs import cached_document, ecs, from_document, record_id
 
 
 class Transport(StrEnum):
@@ -66,8 +66,8 @@ class _Record:
         return record_id(self)
 
     def to_ecs(self) -> dict[str, Any]:
-        """Return the ECS document for this event."""
-        return to_document(self)
+        """Return the ECS document for this event (computed once per event)."""
+        return cached_document(self)
 
 
 @dataclass(frozen=True, kw_only=True)
