@@ -172,7 +172,9 @@ def record_id(record: Any, *, prefix: str = "") -> str:
     if cached is not None:
         return str(cached)
     doc = to_document(record)
-    text = json.dumps(doc, sort_keys=True, ensure_ascii=False)
+    # No sort_keys: documents are built in a fixed field order and mappings are encoded sorted,
+    # so the same content always serialises the same way (and sorting costs a third).
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
     digest = prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
     record.__dict__["_record_id"] = digest  # frozen: written around __setattr__
     record.__dict__["_record_doc"] = doc
