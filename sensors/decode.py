@@ -25,6 +25,7 @@ PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
 PROTO_ARP = 0x0806  # pseudo protocol number for ARP exchanges, outside the IP range
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options: skipped over
 IPV6_FRAGMENT = 44
+IPV6_AUTH = 51  # IPsec AH: skipped over to reach the protected transport header
 IPV4_MAPPED = np.uint64(0xFFFF00000000)
 ICMP_ERRORS = (3, 4, 11, 12)  # unreachable, source quench, time exceeded, parameter problem
 ICMPV6_ERRORS = (1, 2, 3, 4)  # unreachable, packet too big, time exceeded, parameter problem
@@ -233,11 +234,16 @@ def _ipv6(view: ByteView, l3: I64, ok: Mask) -> dict[str, I64 | U64]:
     for _ in range(4):  # a few extension headers are normal; more is exotic
         ext = ok & np.isin(nxt, IPV6_EXTENSIONS) & view.fits(l4, 8)
         frag = ok & (nxt == IPV6_FRAGMENT) & view.fits(l4, 8)
-        if not (ext | frag).any():
+        auth = ok & (nxt == IPV6_AUTH) & view.fits(l4, 8)  # AH counts 4-byte words, minus 2
+        if not (ext | frag | auth).any():
             break
         later = np.where(frag, (view.u16(l4 + 2, frag) >> 3) > 0, later)
-        step = np.where(ext, (view.u8(l4 + 1, ext) + 1) * 8, np.where(frag, 8, 0))
-        nxt = np.where(ext | frag, view.u8(l4, ext | frag), nxt)
+        step = np.select(
+            [ext, frag, auth],
+            [(view.u8(l4 + 1, ext) + 1) * 8, 8, (view.u8(l4 + 1, auth) + 2) * 4],
+            default=0,
+        )
+        nxt = np.where(ext | frag | auth, view.u8(l4, ext | frag | auth), nxt)
         l4 = l4 + step
     return {
         "ok": ok.astype(np.int64),

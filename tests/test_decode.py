@@ -174,3 +174,12 @@ def test_fast_path_equals_general_decoder(capture: Path) -> None:
             ours, reference = getattr(fast, field.name), getattr(general, field.name)
             assert ours.dtype == reference.dtype, field.name
             assert np.array_equal(ours, reference), field.name
+
+
+def test_ipv6_authentication_header_is_skipped(tmp_path: Path) -> None:
+    from scapy.layers.inet6 import ICMPv6EchoRequest
+    from scapy.layers.ipsec import AH
+
+    echo = IPv6(src="2001:db8::2", dst="2001:db8::1") / AH(nh=58, payloadlen=1) / ICMPv6EchoRequest()
+    (flow,) = flows(tmp_path, [Ether() / echo])
+    assert (flow.transport, flow.src_port) == (Transport.ICMPV6, 128)
