@@ -22,12 +22,48 @@ class IncidentStatus(StrEnum):
     FALSE_POSITIVE = "false_positive"
 
 
+class Family(StrEnum):
+    """Alert families; each groups by its own entity."""
+
+    NETWORK = "network"  # by attacker address
+    AUTHENTICATION = "authentication"  # by source address and account
+    HOST = "host"  # by victim host
+
+
+class Stage(StrEnum):
+    """Kill-chain stages the escalation rules reason about, in attack order."""
+
+    RECONNAISSANCE = "reconnaissance"
+    CREDENTIAL_ACCESS = "credential_access"
+    INITIAL_ACCESS = "initial_access"  # a login or exploit that worked: likely compromise
+    COMMAND_AND_CONTROL = "command_and_control"
+    EXFILTRATION = "exfiltration"
+
+    @property
+    def rank(self) -> int:
+        """Order in the kill chain: reconnaissance=0 ... exfiltration=4."""
+        return list(Stage).index(self)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StatusChange:
+    """One step of an incident's lifecycle: who moved it, when, from what to what, and why."""
+
+    who: str
+    when: float
+    old: IncidentStatus
+    new: IncidentStatus
+    note: str = ""
+
+
 @dataclass(frozen=True, kw_only=True)
 class Incident:
-    """A city-level threat: the alerts one attacker caused, their targets and their risk.
+    """A city-level threat: the alerts of one entity (and of the entities a kill-chain rule
+    linked to it), their targets and their risk.
 
     ``id`` is derived from the grouping key and the first alert, so replaying the same input
-    updates the same incident instead of creating another.
+    updates the same incident instead of creating another. ``kill_chain`` names the escalation
+    rules that matched; ``history`` is the analysts' lifecycle trail.
     """
 
     ECS_CONSTANTS: ClassVar[Mapping[str, Any]] = {
@@ -53,6 +89,11 @@ class Incident:
     last_seen: float = ecs("@timestamp", time=True)
     alert_ids: tuple[str, ...] = ecs("nssa.incident.alert_ids", default=())
     alert_count: int = ecs("nssa.incident.alert_count")
+    family: Family = ecs("nssa.incident.family", default=Family.NETWORK)
+    entity: str = ecs("nssa.incident.entity", default="")
+    stage: Stage | None = ecs("nssa.incident.stage", default=None)
+    kill_chain: tuple[str, ...] = ecs("nssa.incident.kill_chain", default=())
+    history: tuple[StatusChange, ...] = ecs("nssa.incident.history", default=())
 
     def to_ecs(self) -> dict[str, Any]:
         """Return the ECS document for this incident."""

@@ -14,6 +14,9 @@ from functools import cached_property
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
+LOCATE_CACHE = 200_000
+"""Addresses whose unit is remembered before the memo starts again."""
+
 
 class UnitKind(StrEnum):
     """Level of a unit in the city hierarchy."""
@@ -70,10 +73,23 @@ class OrganisationMap:
         nets = [(ipaddress.ip_network(net), unit) for unit in self.units for net in unit.subnets]
         return sorted(nets, key=lambda pair: pair[0].prefixlen, reverse=True)
 
+    @cached_property
+    def _located(self) -> dict[str, Unit | None]:
+        # Correlation asks about the same few thousand addresses again and again.
+        return {}
+
     def locate(self, ip: str | None) -> Unit | None:
         """Return the most specific unit owning ``ip``, or None when no unit claims it."""
         if not ip:
             return None
+        known = self._located
+        if ip not in known:
+            if len(known) >= LOCATE_CACHE:
+                known.clear()  # a long-running daemon meets unboundedly many addresses
+            known[ip] = self._lookup(ip)
+        return known[ip]
+
+    def _lookup(self, ip: str) -> Unit | None:
         try:
             addr = ipaddress.ip_address(ip)
         except ValueError:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from correlator.exceptions import AlertException, AlertMark, AuditRecord
 from correlator.incident import Incident, IncidentStatus
 from detectors.alert import Alert
 from sensors.events import Event
@@ -42,6 +43,14 @@ class IncidentQuery:
     offset: int = 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class AlertPage:
+    """Alerts in the order they were stored, and the position after the last of them."""
+
+    alerts: list[Alert]
+    position: str | None  # opaque; pass it back to read on; None when nothing was ever read
+
+
 class Store(Protocol):
     """Where events, alerts and incidents are kept (embedded SQLite or Elasticsearch)."""
 
@@ -67,6 +76,42 @@ class Store(Protocol):
 
     def incident(self, incident_id: str) -> Incident | None:
         """Return one incident, or None when the id is unknown."""
+        ...
+
+    def alerts_after(self, position: str | None, limit: int) -> AlertPage:
+        """Alerts stored after ``position`` (None: from the start), in storage order.
+
+        Reading on from the returned position neither skips nor repeats an alert, even one
+        that became visible later than alerts stored after it (see each store's notes).
+        """
+        ...
+
+    def cursor(self, name: str) -> str | None:
+        """The position a reader named ``name`` saved, or None."""
+        ...
+
+    def put_cursor(self, name: str, position: str) -> None:
+        """Save a reader's position durably."""
+        ...
+
+    def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
+        """Save an exception (replacing the same id) and append its audit record, together."""
+        ...
+
+    def exceptions(self) -> list[AlertException]:
+        """Every exception, newest first (expired ones too: they explain past marks)."""
+        ...
+
+    def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
+        """Audit records of exception changes, newest first."""
+        ...
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
+        """Record that exceptions hide these alerts (idempotent); return how many were given."""
+        ...
+
+    def alert_marks(self, alert_ids: Sequence[str]) -> list[AlertMark]:
+        """The marks of these alerts, by alert id then exception id."""
         ...
 
     def count_events(self) -> int:

@@ -36,6 +36,20 @@ def incident_view(incident: Incident, organisation: OrganisationMap) -> dict[str
         "first_seen": format_time(incident.first_seen),
         "last_seen": format_time(incident.last_seen),
         "alert_count": incident.alert_count,
+        "family": incident.family.value,
+        "entity": incident.entity,
+        "stage": incident.stage.value if incident.stage else None,
+        "kill_chain": list(incident.kill_chain),
+        "history": [
+            {
+                "who": step.who,
+                "when": format_time(step.when),
+                "from": step.old.value,
+                "to": step.new.value,
+                "note": step.note,
+            }
+            for step in incident.history
+        ],
     }
 
 

@@ -14,8 +14,12 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.site import Site
+from detectors.windows import BoundedMap
 from sensors.events import Event, Flow, TcpOutcome, Transport
 
+MAX_ITEMS = 65_536
+"""Distinct ports or hosts one episode remembers (summaries then say "at least")."""
 FAILED = {TcpOutcome.REJECTED, TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN, TcpOutcome.MIDSTREAM}
 
 
@@ -32,7 +36,8 @@ class PortScanConfig:
     sample_size: int = 20
     """How many targets and evidence flows an alert lists."""
     max_sources: int = 100_000
-    """State cap: the stalest sources are dropped beyond it."""
+    """State cap: the least recently active episodes are dropped (and counted) beyond it."""
+    site: Site = field(default_factory=Site, metadata={"site": True})
 
     def __post_init__(self) -> None:
         checks = {
@@ -68,7 +73,9 @@ class PortScan:
 
     def __init__(self, config: PortScanConfig) -> None:
         self.config = config
-        self._episodes: dict[tuple[str, str, str | int], _Episode] = {}
+        self._episodes: BoundedMap[tuple[str, str, str | int], _Episode] = BoundedMap(
+            config.max_sources
+        )
 
     def observe(self, event: Event) -> list[Alert]:
         """Count a failed flow towards its source's vertical and horizontal episodes."""
@@ -81,24 +88,22 @@ class PortScan:
             alert = self._count(event, kind, target, item)
             if alert is not None:
                 alerts.append(alert)
-        self._cap()
         return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """Close episodes silent for a whole window, emitting summaries of those that fired."""
         window = self.config.window_seconds
-        ended = [key for key, ep in self._episodes.items() if now - ep.last > window]
-        return [a for key in ended if (a := self._close(key)) is not None]
+        ended = self._episodes.expire(lambda ep: now - ep.last > window)
+        return [self._alert(key, ep, final=True) for key, ep in ended if ep.fired]
 
     def _count(self, flow: Flow, kind: str, target: str, item: str | int) -> Alert | None:
         key = (flow.src_ip, kind, target)
-        ep = self._episodes.get(key)
-        if ep is None:
-            ep = self._episodes[key] = _Episode(
-                first=flow.start, last=flow.start, sensor=flow.sensor
-            )
+        ep = self._episodes.touch(
+            key, lambda: _Episode(first=flow.start, last=flow.start, sensor=flow.sensor)
+        )
         ep.last = max(ep.last, flow.start)
-        ep.seen[item] = flow.start
+        if item in ep.seen or len(ep.seen) < MAX_ITEMS:  # a fired /8 sweep must not grow forever
+            ep.seen[item] = flow.start
         ep.total += 1
         if len(ep.evidence) < self.config.sample_size:
             ep.evidence.append(flow.id)
@@ -114,17 +119,6 @@ class PortScan:
             horizon = ep.last - self.config.window_seconds
             ep.seen = {k: t for k, t in ep.seen.items() if t >= horizon}
 
-    def _close(self, key: tuple[str, str, str | int]) -> Alert | None:
-        ep = self._episodes.pop(key)
-        return self._alert(key, ep, final=True) if ep.fired else None
-
-    def _cap(self) -> None:
-        excess = len(self._episodes) - self.config.max_sources
-        if excess > 0:
-            stalest = sorted(self._episodes, key=lambda k: self._episodes[k].last)[:excess]
-            for key in stalest:
-                del self._episodes[key]
-
     def _threshold(self, kind: str) -> int:
         c = self.config
         return c.vertical_ports if kind == "vertical" else c.horizontal_hosts
@@ -138,7 +132,7 @@ class PortScan:
         noun = "ports" if vertical else "hosts"
         where = f"host {target}" if vertical else f"port {target}"
         state = "scan ended" if final else "threshold crossed"
-        return Alert(
+        alert = Alert(
             time=ep.last,
             first_seen=ep.first,
             last_seen=ep.last,
@@ -165,9 +159,11 @@ class PortScan:
                 "window_seconds": self.config.window_seconds,
                 "duration_seconds": round(ep.last - ep.first, 6),
                 "final": int(final),
+                "evicted_episodes": self._episodes.evictions,
             },
             evidence=tuple(ep.evidence),
         )
+        return self.config.site.label(alert)
 
 
 def _failed(flow: Flow) -> bool:

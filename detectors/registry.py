@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from detectors.amplification import Amplification
 from detectors.base import Detector
+from detectors.bruteforce import BruteForce
+from detectors.distributed import DistributedScan
+from detectors.flood import Flood
 from detectors.ids import IdsAlerts
 from detectors.portscan import PortScan
+from detectors.probescan import ProbeScan
+from detectors.trw import ThresholdRandomWalk
 
 REGISTRY: Mapping[str, type[Detector]] = {
     PortScan.name: PortScan,
+    ThresholdRandomWalk.name: ThresholdRandomWalk,
+    ProbeScan.name: ProbeScan,
+    DistributedScan.name: DistributedScan,
+    BruteForce.name: BruteForce,
+    Flood.name: Flood,
+    Amplification.name: Amplification,
     IdsAlerts.name: IdsAlerts,
 }
 """Every detector class, by the name used in settings (``[detectors.NAME]``)."""

@@ -6,8 +6,9 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,10 @@ import click
 
 from correlator.storage import AlertQuery, IncidentQuery, Store
 from correlator.views import alert_view, incident_view
+from nssa.baseline import zeek_detectors
 from nssa.errors import MonitorError
-from nssa.pipeline import Progress, ReplayReport, list_flows, replay
+from nssa.evaluate import evaluate, render
+from nssa.pipeline import Progress, ReplayReport, build_detectors, list_flows, replay
 from nssa.settings import Settings, load_settings
 from nssa.stores import open_store
 from sensors.ecs import format_time
@@ -38,17 +41,21 @@ def default_store_url(settings: Settings) -> str:
     )
 
 
-config_option = click.option(
+# Annotated: nssa.cli_correlate imports these while this module is still loading.
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+config_option: Decorator = click.option(
     "--config",
     "config_path",
     type=click.Path(dir_okay=False, path_type=Path),
     envvar=CONFIG_ENV,
     help="Settings file (TOML); default: built-in defaults, or $NSSA_CONFIG.",
 )
-store_option = click.option(
+store_option: Decorator = click.option(
     "--store", "store_url", help="sqlite:///ABS/PATH.db or http(s)://HOST:PORT."
 )
-json_option = click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+json_option: Decorator = click.option(
+    "--json", "as_json", is_flag=True, help="One JSON object per line."
+)
 
 
 @contextmanager
@@ -117,6 +124,24 @@ def replay_command(
     _echo_report(report)
     if len(report.unreadable) == len(paths):
         raise click.exceptions.Exit(2)
+
+
+@main.command("evaluate")
+@click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@config_option
+@json_option
+def evaluate_command(corpus: Path, config_path: Path | None, as_json: bool) -> None:
+    """Score the detectors on a labelled corpus (MANIFEST.tsv) beside Zeek's defaults."""
+    settings = load_settings(config_path)
+    result = evaluate(corpus, settings, lambda: build_detectors(settings), zeek_detectors)
+    if not as_json:
+        click.echo(render(result))
+        return
+    for mine, base in result.rows():
+        row = {"category": mine.category, "ours": asdict(mine), "baseline": asdict(base)}
+        click.echo(json.dumps(row, ensure_ascii=False))
+    for mine_file, base_file in zip(result.ours, result.baseline, strict=True):
+        click.echo(json.dumps({"file": asdict(mine_file), "baseline": asdict(base_file)}))
 
 
 @contextmanager
@@ -430,3 +455,11 @@ def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) 
     from nssa.demo import run_demo
 
     run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)
+
+
+# Registered last: these commands use the options and helpers defined above.
+from nssa.cli_correlate import correlate_command, exceptions_group, posture_command  # noqa: E402
+
+main.add_command(correlate_command)
+main.add_command(exceptions_group)
+main.add_command(posture_command)

@@ -9,7 +9,6 @@ then saves the file offsets, so a crash re-reads at most one batch (same ids: no
 from __future__ import annotations
 
 import dataclasses
-import queue
 import ssl
 import threading
 from collections.abc import Sequence
@@ -111,7 +110,7 @@ def _round(
     wait: float | None = None,
 ) -> None:
     """One batch: received messages and new file lines → events → store → detectors → store."""
-    messages = _take(receiver.queue, config.batch, config.poll_seconds if wait is None else wait)
+    messages = receiver.queue.take(config.batch, config.poll_seconds if wait is None else wait)
     events = [e for m in messages for e in _message_events(network, m, report)]
     for item in followed:
         for number, text in item.tail.poll():
@@ -121,22 +120,7 @@ def _round(
         alerts = detect(detectors, events)
         report.alerts += store.put_alerts(alerts) if alerts else 0
     if followed:  # committed only now that the lines' events are stored
-        offsets.save([item.tail.position for item in followed])
-
-
-def _take(source: queue.Queue[Received], limit: int, wait: float) -> list[Received]:
-    """Up to ``limit`` queued messages, waiting at most ``wait`` seconds for the first."""
-    try:
-        first = source.get(timeout=wait) if wait > 0 else source.get_nowait()
-    except queue.Empty:
-        return []
-    taken = [first]
-    while len(taken) < limit:
-        try:
-            taken.append(source.get_nowait())
-        except queue.Empty:
-            break
-    return taken
+        offsets.save([p for item in followed for p in item.tail.positions])
 
 
 def _message_events(parser: LineParser, message: Received, report: CollectReport) -> list[Event]:
@@ -174,7 +158,7 @@ def _line_events(parser: LineParser, text: str, number: int, stats: LogStats) ->
 def _follow(
     config: CollectSettings, offsets: Offsets, sensor: str, stats: LogStats
 ) -> list[_Followed]:
-    saved = offsets.load()
+    saved, rotated = offsets.load(), offsets.rotated()
     followed = []
     for name in config.files:
         path = Path(name)
@@ -183,7 +167,8 @@ def _follow(
             parser = make_parser(config.file_format, context, partial(_sample, path))
         except LogFormatError:  # empty or not yet created: read it as a mixed syslog file
             parser = SyslogParser(context)
-        followed.append(_Followed(FileTail(path, saved.get(str(path)), stats), parser))
+        tail = FileTail(path, saved.get(str(path)), stats, rotated=rotated.get(str(path), ()))
+        followed.append(_Followed(tail, parser))
     return followed
 
 

@@ -9,17 +9,24 @@ to the store. Nothing here reads the clock; ``rebase_to`` comes from the caller.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from correlator.correlate import correlate
+from correlator.exceptions import AlertException, AlertMark
+from correlator.exceptions import apply as apply_exceptions
 from correlator.incident import Incident
+from correlator.lifecycle import carry_over
 from correlator.storage import Store
 from detectors.alert import Alert
 from detectors.base import Detector
 from detectors.registry import REGISTRY
+from detectors.site import Site
+from nssa.errors import StoreUnavailableError
 from nssa.settings import Settings
 from sensors.capture import (
     PCAP_MAGICS,
@@ -34,7 +41,10 @@ from sensors.decode import decode
 from sensors.events import Event, Flow
 from sensors.flows import FlowStats, FlowTable
 from sensors.logs.reader import LogFormatError, LogStats, read_log
+from sensors.logs.rebase import first_log_time, shifted
 from sensors.metadata import MetadataExtractor
+
+log = logging.getLogger("nssa.pipeline")
 
 LOG_BATCH = 1000
 """Log events stored and detected per batch."""
@@ -53,6 +63,7 @@ class ReplayReport:
     events: int = 0
     alerts: int = 0
     incidents: int = 0
+    suppressed: int = 0  # alert marks: alerts an exception hid from correlation
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # files that are not captures
     logs: LogStats = field(default_factory=LogStats)  # log files: lines read and skipped
@@ -65,7 +76,21 @@ class ReplayReport:
 
 def build_detectors(settings: Settings) -> list[Detector]:
     """One instance of every registered detector, configured from settings."""
-    return [cls(settings.detector_config(name)) for name, cls in REGISTRY.items()]
+    site = build_site(settings)
+    return [cls(_with_site(settings.detector_config(name), site)) for name, cls in REGISTRY.items()]
+
+
+def build_site(settings: Settings) -> Site:
+    """What detectors know of the site: ``[site]`` plus every unit's subnets."""
+    nets = [net for unit in settings.organisation.units for net in unit.subnets]
+    internal = tuple(dict.fromkeys([*settings.site.internal, *nets]))
+    return dataclasses.replace(settings.site, internal=internal)
+
+
+def _with_site(config: Any, site: Site) -> Any:
+    """A detector config with its ``site`` field (if it has one) set to the site."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return dataclasses.replace(config, site=site) if "site" in names else config
 
 
 def first_timestamp(path: Path) -> float | None:
@@ -155,7 +180,7 @@ def replay(
     alerts: list[Alert] = []
     for path in paths:
         if not is_capture(path):
-            alerts.extend(_replay_log(path, detectors, store, report, sensor))
+            alerts.extend(_replay_log(path, detectors, store, report, sensor, shift))
             continue
         table, metadata = FlowTable(sensor, settings.flows), MetadataExtractor(sensor)
         try:
@@ -168,8 +193,11 @@ def replay(
             report.unreadable.append(str(exc))
         _add_flow_stats(report.flows, table.stats)
     alerts.extend(finish(detectors))
-    incidents = correlate(alerts, settings.organisation, settings.correlator)
+    # Exceptions hide alerts from correlation; the alerts are still stored, and marked.
+    visible, marks = apply_exceptions(alerts, _exceptions(store), settings.organisation)
+    incidents = correlate(visible, settings.organisation, settings.correlator)
     report.alerts = store.put_alerts(alerts)
+    report.suppressed = _mark(store, marks)
     report.incidents = _store_incidents(store, incidents)
     report.seconds = time.perf_counter() - started
     return report
@@ -198,12 +226,18 @@ def log_batches(path: Path, sensor: str, stats: LogStats) -> Iterator[list[Event
 
 
 def _replay_log(
-    path: Path, detectors: Sequence[Detector], store: Store, report: ReplayReport, sensor: str
+    path: Path,
+    detectors: Sequence[Detector],
+    store: Store,
+    report: ReplayReport,
+    sensor: str,
+    shift: float = 0.0,
 ) -> list[Alert]:
     """A log file through the same detectors and store as a capture's flows."""
     alerts: list[Alert] = []
     try:
-        for events in log_batches(path, sensor, report.logs):
+        for batch in log_batches(path, sensor, report.logs):
+            events = shifted(batch, shift)  # --rebase-time moves logs with the captures
             report.events += store.put_events(events)
             alerts.extend(detect(detectors, events))
     except (LogFormatError, OSError) as exc:
@@ -212,7 +246,7 @@ def _replay_log(
 
 
 def _shift(paths: Sequence[Path], rebase_to: float | None) -> float:
-    """Seconds to add to capture timestamps so the earliest packet lands at ``rebase_to``."""
+    """Seconds to add to every time so the earliest packet or log event lands at ``rebase_to``."""
     if rebase_to is None:
         return 0.0
     firsts = [t for t in (_first_or_none(p) for p in paths) if t is not None]
@@ -220,6 +254,8 @@ def _shift(paths: Sequence[Path], rebase_to: float | None) -> float:
 
 
 def _first_or_none(path: Path) -> float | None:
+    if not is_capture(path):
+        return first_log_time(path)
     try:
         return first_timestamp(path)
     except CaptureFormatError:
@@ -227,7 +263,31 @@ def _first_or_none(path: Path) -> float | None:
 
 
 def _store_incidents(store: Store, incidents: list[Incident]) -> int:
-    return store.put_incidents(incidents) if incidents else 0
+    """Write incidents, keeping the status and history analysts gave their stored versions."""
+    try:
+        kept = [carry_over(incident, store.incident(incident.id)) for incident in incidents]
+    except StoreUnavailableError as exc:
+        # The writes below go to the spool; the analysts' edits cannot be read to keep them.
+        log.warning("store unreachable, incidents written without stored status: %s", exc)
+        kept = incidents
+    return store.put_incidents(kept) if kept else 0
+
+
+def _exceptions(store: Store) -> list[AlertException]:
+    """The stored exceptions; none while the store is unreachable (writes are spooled)."""
+    try:
+        return store.exceptions()
+    except StoreUnavailableError as exc:
+        log.warning("store unreachable, alerts correlated without exceptions: %s", exc)
+        return []
+
+
+def _mark(store: Store, marks: list[AlertMark]) -> int:
+    try:
+        return store.mark_alerts(marks) if marks else 0
+    except StoreUnavailableError as exc:
+        log.warning("store unreachable, %d alert marks not written: %s", len(marks), exc)
+        return 0
 
 
 def _add_flow_stats(total: FlowStats, part: FlowStats) -> None:

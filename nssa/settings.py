@@ -21,11 +21,22 @@ from typing import Any, TypeVar
 from correlator.correlate import CorrelatorConfig
 from correlator.organisation import OrganisationMap, Unit, UnitKind
 from detectors.registry import REGISTRY
+from detectors.site import Site
 from nssa.errors import ConfigError
 from sensors.flows import FlowTimeouts
 
 T = TypeVar("T")
-TOP_LEVEL = ("city", "store", "units", "sensors", "detectors", "flows", "correlator", "collect")
+TOP_LEVEL = (
+    "city",
+    "store",
+    "units",
+    "sensors",
+    "detectors",
+    "flows",
+    "correlator",
+    "collect",
+    "site",
+)
 _INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
 
@@ -157,6 +168,8 @@ class Settings:
     flows: FlowTimeouts = field(default_factory=FlowTimeouts)
     correlator: CorrelatorConfig = field(default_factory=CorrelatorConfig)
     collect: CollectSettings = field(default_factory=CollectSettings)
+    site: Site = field(default_factory=Site)
+    """Addresses in use and the city's own scanners (the organisation map adds its subnets)."""
 
     def detector_config(self, name: str) -> Any:
         """The config of detector ``name``: from the file, else the detector's defaults."""
@@ -204,6 +217,7 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
         collect=build(
             CollectSettings, _table(file, "collect", raw.get("collect", {})), file, "collect"
         ),
+        site=build(Site, _table(file, "site", raw.get("site", {})), file, "site"),
     )
 
 
@@ -257,7 +271,11 @@ def _detectors(file: str, raw: dict[str, Any]) -> dict[str, Any]:
 
 def build(cls: type[T], table: Mapping[str, Any], file: str, prefix: str) -> T:
     """Build dataclass ``cls`` from a TOML table, checking keys, types and ranges."""
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    fields = {
+        f.name: f
+        for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+        if not f.metadata.get("site")  # filled in from [site] by the pipeline, not per table
+    }
     _reject_unknown(file, prefix, table, tuple(fields))
     hints = typing.get_type_hints(cls)
     kwargs: dict[str, Any] = {}

@@ -180,6 +180,8 @@ def test_ipv6_authentication_header_is_skipped(tmp_path: Path) -> None:
     from scapy.layers.inet6 import ICMPv6EchoRequest
     from scapy.layers.ipsec import AH
 
-    echo = IPv6(src="2001:db8::2", dst="2001:db8::1") / AH(nh=58, payloadlen=1) / ICMPv6EchoRequest()
+    echo = (
+        IPv6(src="2001:db8::2", dst="2001:db8::1") / AH(nh=58, payloadlen=1) / ICMPv6EchoRequest()
+    )
     (flow,) = flows(tmp_path, [Ether() / echo])
     assert (flow.transport, flow.src_port) == (Transport.ICMPV6, 128)

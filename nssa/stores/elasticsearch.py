@@ -10,6 +10,9 @@ use optimistic concurrency (``if_seq_no``/``if_primary_term``): a stale save is 
 from __future__ import annotations
 
 import ipaddress
+import json
+import math
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -19,8 +22,16 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
+from correlator.exceptions import (
+    AlertException,
+    AlertMark,
+    AuditRecord,
+    audit_from_document,
+    exception_from_document,
+    to_document,
+)
 from correlator.incident import Incident
-from correlator.storage import AlertQuery, IncidentQuery
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery
 from detectors.alert import Alert
 from nssa.errors import ConflictError, StoreError, StoreUnavailableError
 from nssa.settings import StoreSettings
@@ -36,6 +47,18 @@ MAX_TERMS = 65_536
 BULK_CHUNK = 1000  # documents per bulk request
 BULK_THREADS = 2  # parallel bulk requests for large batches (the build machines have 2 cores)
 _UNAVAILABLE_STATUS = frozenset({429, 502, 503, 504})  # overloaded or not there: try later
+SETTLE_SECONDS = 30.0
+"""How long after its ingest time an alert waits before ``alerts_after`` returns it.
+
+Sensors stamp ``event.ingested`` from their own clock and a bulk request becomes searchable
+only after its refresh, so an alert can turn visible after others stamped later. Reading only
+what is older than this lag (bulk duration plus clock skew between hosts, NTP-synchronised)
+means the reader's search_after position never passes an alert that is still to appear.
+"""
+_INGEST_SORT = [
+    {"event.ingested": {"order": "asc", "unmapped_type": "date_nanos"}},
+    {"event.id": {"order": "asc", "unmapped_type": "keyword"}},
+]
 
 _ALERT_SORT = [
     {"@timestamp": {"order": "desc", "unmapped_type": "date_nanos"}},
@@ -67,8 +90,11 @@ class VersionedIncident:
 class ElasticsearchStore:
     """The ``Store`` protocol over an Elasticsearch cluster; safe to share between threads."""
 
-    def __init__(self, url: str, options: StoreSettings | None = None) -> None:
+    def __init__(
+        self, url: str, options: StoreSettings | None = None, *, settle: float = SETTLE_SECONDS
+    ) -> None:
         self.options = options or StoreSettings(url=url)
+        self.settle = settle
         self.shown = redact(url)
         self.layout = IndexLayout(self.options.index_prefix)
         self._client = connect(url, self.options)
@@ -95,8 +121,11 @@ class ElasticsearchStore:
         return self._bulk("events", docs, self.layout.events_index)
 
     def put_alerts(self, alerts: Sequence[Alert]) -> int:
-        """Store alerts by id; return how many were written."""
+        """Store alerts by id, stamped with their ingest time; return how many were written."""
+        ingested = format_time(time.time())
         docs = {alert.id: alert.to_ecs() for alert in alerts}
+        for doc in docs.values():
+            doc["event"]["ingested"] = ingested
         return self._bulk("alerts", docs, self.layout.alerts_index)
 
     def put_incidents(self, incidents: Sequence[Incident]) -> int:
@@ -121,6 +150,102 @@ class ElasticsearchStore:
         """Return one incident, or None when the id is unknown."""
         found = self.versioned_incident(incident_id)
         return found.incident if found else None
+
+    def alerts_after(self, position: str | None, limit: int) -> AlertPage:
+        """Alerts ingested after ``position``, oldest first, holding back the last ``settle`` s.
+
+        The position is the sort values (ingest time, id) of the last alert returned. A re-sent
+        alert is ingested again and comes back again: readers deduplicate by alert id.
+        """
+        if limit <= 0:
+            return AlertPage(alerts=[], position=position)
+        lag = math.ceil(self.settle)  # date math has no unit below the second
+        settled = {"range": {"event.ingested": {"lt": f"now-{lag}s" if lag > 0 else "now"}}}
+        with self._calls("read alerts in ingest order"):
+            found = self._client.search(
+                index=self.layout.alerts_pattern,
+                query={"bool": {"filter": [settled]}},
+                sort=_INGEST_SORT,
+                size=min(limit, MAX_WINDOW),
+                search_after=json.loads(position) if position else None,
+                ignore_unavailable=True,
+                track_total_hits=False,
+            )
+        hits = list(found["hits"]["hits"])
+        alerts = [Alert.from_ecs(hit["_source"]) for hit in hits]
+        return AlertPage(alerts=alerts, position=json.dumps(hits[-1]["sort"]) if hits else position)
+
+    def cursor(self, name: str) -> str | None:
+        """The position a reader named ``name`` saved, or None."""
+        with self._calls(f"read cursor {name}"):
+            try:
+                doc = self._client.get(index=self.layout.records("cursors"), id=name)
+            except NotFoundError:
+                return None
+        return str(doc["_source"]["position"])
+
+    def put_cursor(self, name: str, position: str) -> None:
+        """Save a reader's position (searchable when this returns)."""
+        self._put_record("cursors", name, {"name": name, "position": position})
+
+    def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
+        """Save an exception, then its audit record (two documents: the audit is written last,
+        so it never records a change that was not saved)."""
+        self._put_record("exceptions", exception.id, to_document(exception))
+        self._put_record("audit", audit.id, to_document(audit))
+
+    def exceptions(self) -> list[AlertException]:
+        """Every exception, newest first."""
+        sort = [{"created": "desc"}, {"id": "asc"}]
+        hits = self._search(
+            self.layout.records("exceptions"), [], sort, AlertQuery(limit=MAX_WINDOW)
+        )
+        return [exception_from_document(hit["_source"]) for hit in hits]
+
+    def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
+        """Audit records, newest first."""
+        sort = [{"time": "desc"}, {"id": "asc"}]
+        hits = self._search(self.layout.records("audit"), [], sort, AlertQuery(limit=limit))
+        return [audit_from_document(hit["_source"]) for hit in hits]
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
+        """Record which exceptions hide which alerts (idempotent: one document per pair)."""
+        if not marks:
+            return 0
+        self.ensure_templates()
+        index = self.layout.records("alert-marks")
+        actions = [
+            {"_index": index, "_id": f"{m.alert_id}|{m.exception_id}", "_source": to_document(m)}
+            for m in marks
+        ]
+        with self._calls("mark alerts"):
+            failures = [item for ok, item in self._send(actions) if not ok]
+            if failures:
+                raise _bulk_error(self.shown, "alert marks", failures)
+            self._client.indices.refresh(index=index)
+        return len(marks)
+
+    def alert_marks(self, alert_ids: Sequence[str]) -> list[AlertMark]:
+        """The marks of these alerts, by alert id then exception id."""
+        if not alert_ids:
+            return []
+        chunks = [
+            {"terms": {"alert_id": list(alert_ids[start : start + MAX_TERMS])}}
+            for start in range(0, len(alert_ids), MAX_TERMS)
+        ]
+        filters = [{"bool": {"should": chunks, "minimum_should_match": 1}}]
+        sort = [{"alert_id": "asc"}, {"exception_id": "asc"}]
+        query = AlertQuery(limit=1_000_000)
+        hits = self._search(self.layout.records("alert-marks"), filters, sort, query)
+        return [AlertMark(**hit["_source"]) for hit in hits]
+
+    def _put_record(self, kind: str, doc_id: str, doc: dict[str, Any]) -> None:
+        """Index one small record by id, searchable on return."""
+        self.ensure_templates()
+        with self._calls(f"save {kind} {doc_id}"):
+            self._client.index(
+                index=self.layout.records(kind), id=doc_id, document=doc, refresh=True
+            )
 
     def events(self, limit: int = 1000) -> list[Event]:
         """Return stored events, newest first (for replays and tests; not in the protocol)."""

@@ -44,6 +44,7 @@ _ECS_FIELDS: dict[str, Any] = {
         reason=_KEYWORD,
         start=_TIME,
         end=_TIME,
+        ingested=_TIME,  # when a store wrote the alert: the correlator daemon reads in this order
         severity=_LONG,
         risk_score={"type": "float"},
         original={"type": "keyword", "index": False, "doc_values": False},
@@ -85,7 +86,38 @@ _INCIDENT_FIELDS = _tree(
     units=_KEYWORD,
     alert_ids=_KEYWORD,
     alert_count=_LONG,
+    family=_KEYWORD,
+    entity=_KEYWORD,
+    stage=_KEYWORD,
+    kill_chain=_KEYWORD,
+    history=_OPAQUE,  # the analysts' trail: shown with the incident, never searched
 )
+
+
+_DOUBLE = {"type": "double"}  # epoch seconds: a float would round them to minutes
+
+_RECORD_FIELDS: dict[str, dict[str, Any]] = {
+    # Exceptions, their audit trail, alert marks and reader cursors: small, exact-match records.
+    "exceptions": {
+        "id": _KEYWORD,
+        "kind": _KEYWORD,
+        "owner": _KEYWORD,
+        "reason": {"type": "text"},
+        "created": _DOUBLE,
+        "expires": _DOUBLE,
+        "scope": _OPAQUE,
+    },
+    "audit": {
+        "id": _KEYWORD,
+        "time": _DOUBLE,
+        "who": _KEYWORD,
+        "action": _KEYWORD,
+        "exception_id": _KEYWORD,
+        "detail": {"type": "text"},
+    },
+    "alert-marks": {"alert_id": _KEYWORD, "exception_id": _KEYWORD},
+    "cursors": {"name": _KEYWORD, "position": {"type": "keyword", "index": False}},
+}
 
 
 @dataclass(frozen=True)
@@ -108,6 +140,10 @@ class IndexLayout:
     def incidents(self) -> str:
         """The one incident index."""
         return f"{self.prefix}-incidents"
+
+    def records(self, kind: str) -> str:
+        """The one index of a small record kind: exceptions, audit, alert-marks, cursors."""
+        return f"{self.prefix}-{kind}"
 
     def events_index(self, timestamp: str) -> str:
         """The daily index of an event whose ``@timestamp`` is ``timestamp`` (ISO, UTC)."""
@@ -162,4 +198,16 @@ class IndexLayout:
                 "_meta": {"managed_by": "nssa"},
             }
             for kind, (patterns, properties) in own.items()
+        } | {
+            f"{self.prefix}-{kind}": {
+                "index_patterns": [self.records(kind)],
+                "composed_of": [],
+                "priority": TEMPLATE_PRIORITY,
+                "template": {
+                    "settings": settings,
+                    "mappings": {"dynamic": "strict", "properties": fields},
+                },
+                "_meta": {"managed_by": "nssa"},
+            }
+            for kind, fields in _RECORD_FIELDS.items()
         }

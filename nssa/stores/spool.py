@@ -17,8 +17,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from correlator.exceptions import AlertException, AlertMark, AuditRecord
 from correlator.incident import Incident
-from correlator.storage import AlertQuery, IncidentQuery, Store
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Store
 from detectors.alert import Alert
 from nssa.errors import SpoolFullError, StoreError, StoreUnavailableError
 from sensors.events import Event, event_from_document
@@ -186,6 +187,41 @@ class SpoolingStore:
     def count_events(self) -> int:
         """Return how many events the store holds."""
         return self.store.count_events()
+
+    # Exceptions, marks and cursors are written by analysts and the central correlator, not
+    # by edge sensors: they go straight to the store, unspooled, and fail when it is down.
+
+    def alerts_after(self, position: str | None, limit: int) -> AlertPage:
+        """Alerts stored after ``position``, in storage order (from the store)."""
+        return self.store.alerts_after(position, limit)
+
+    def cursor(self, name: str) -> str | None:
+        """A reader's saved position (from the store)."""
+        return self.store.cursor(name)
+
+    def put_cursor(self, name: str, position: str) -> None:
+        """Save a reader's position in the store."""
+        self.store.put_cursor(name, position)
+
+    def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
+        """Save an exception and its audit record in the store."""
+        self.store.put_exception(exception, audit)
+
+    def exceptions(self) -> list[AlertException]:
+        """Every exception (from the store)."""
+        return self.store.exceptions()
+
+    def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
+        """Audit records, newest first (from the store)."""
+        return self.store.audit_records(limit)
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
+        """Record alert marks in the store."""
+        return self.store.mark_alerts(marks)
+
+    def alert_marks(self, alert_ids: Sequence[str]) -> list[AlertMark]:
+        """The marks of these alerts (from the store)."""
+        return self.store.alert_marks(alert_ids)
 
     def close(self) -> None:
         """Close the store; spooled batches stay on disk for the next start."""

@@ -17,8 +17,16 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from correlator.exceptions import (
+    AlertException,
+    AlertMark,
+    AuditRecord,
+    audit_from_document,
+    exception_from_document,
+    to_document,
+)
 from correlator.incident import Incident
-from correlator.storage import AlertQuery, IncidentQuery
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery
 from detectors.alert import Alert
 from nssa.errors import StoreError
 from sensors.ecs import parse_time
@@ -43,6 +51,20 @@ _SCHEMA = (
     " last_seen REAL NOT NULL, status TEXT NOT NULL, risk_score INTEGER NOT NULL,"
     " doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS incidents_rank ON incidents (risk_score DESC, last_seen DESC)",
+    # Storage order for readers that follow new alerts (the correlator daemon): a sequence
+    # number taken inside the write transaction. Writers are serialised, so numbers become
+    # visible in order and a reader that reads on from the last number never skips one.
+    "CREATE TABLE IF NOT EXISTS alert_sequence (seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " id TEXT NOT NULL UNIQUE)",
+    # Alerts written by a version without the sequence get numbers, in time order.
+    "INSERT OR IGNORE INTO alert_sequence (id) SELECT id FROM alerts"
+    " WHERE id NOT IN (SELECT id FROM alert_sequence) ORDER BY ts, id",
+    "CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, position TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS exceptions (id TEXT PRIMARY KEY, created REAL NOT NULL,"
+    " doc TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS audit (id TEXT PRIMARY KEY, ts REAL NOT NULL, doc TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS alert_marks (alert_id TEXT NOT NULL, exception_id TEXT NOT NULL,"
+    " PRIMARY KEY (alert_id, exception_id)) WITHOUT ROWID",
     *(
         statement
         for side in ("alert_destinations", "incident_units", "incident_attackers")
@@ -128,9 +150,14 @@ class SqliteStore:
         rows = [
             (key, a.time, a.detector, a.source_ip, _dump(a.to_ecs())) for key, a in batch.items()
         ]
+        order = sorted(batch.items(), key=lambda item: (item[1].time, item[0]))
         with self._write("write alerts") as cur:
             cur.executemany(_upsert("alerts"), rows)
             _replace_members(cur, "alert_destinations", batch, _destinations)
+            # A re-sent alert keeps its number: readers see each alert once.
+            cur.executemany(
+                "INSERT OR IGNORE INTO alert_sequence (id) VALUES (?)", [(k,) for k, _ in order]
+            )
         return len(rows)
 
     def put_incidents(self, incidents: Sequence[Incident]) -> int:
@@ -165,6 +192,75 @@ class SqliteStore:
         """Return one incident, or None when the id is unknown."""
         docs = self._read("SELECT doc FROM incidents WHERE id = ?", [incident_id])
         return Incident.from_ecs(json.loads(docs[0])) if docs else None
+
+    def alerts_after(self, position: str | None, limit: int) -> AlertPage:
+        """Alerts numbered after ``position`` (a sequence number), in write order."""
+        after = int(position) if position else 0
+        with self._lock, self._guard("read alerts in order"):
+            rows = self._conn.execute(
+                "SELECT s.seq, a.doc FROM alert_sequence s JOIN alerts a ON a.id = s.id"
+                " WHERE s.seq > ? ORDER BY s.seq LIMIT ?",
+                [after, max(limit, 0)],
+            ).fetchall()
+        alerts = [Alert.from_ecs(json.loads(doc)) for _, doc in rows]
+        return AlertPage(alerts=alerts, position=str(rows[-1][0]) if rows else position)
+
+    def cursor(self, name: str) -> str | None:
+        """The position a reader named ``name`` saved, or None."""
+        found = self._read("SELECT position FROM cursors WHERE name = ?", [name])
+        return str(found[0]) if found else None
+
+    def put_cursor(self, name: str, position: str) -> None:
+        """Save a reader's position (committed before this returns)."""
+        with self._write("save a cursor") as cur:
+            cur.execute(
+                "INSERT INTO cursors (name, position) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET position = excluded.position",
+                [name, position],
+            )
+
+    def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
+        """Save an exception and append its audit record in one transaction."""
+        with self._write("save an exception") as cur:
+            cur.execute(
+                "INSERT INTO exceptions (id, created, doc) VALUES (?, ?, ?)"
+                " ON CONFLICT(id) DO UPDATE SET doc = excluded.doc",
+                [exception.id, exception.created, _dump(to_document(exception))],
+            )
+            cur.execute(
+                "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
+                [audit.id, audit.time, _dump(to_document(audit))],
+            )
+
+    def exceptions(self) -> list[AlertException]:
+        """Every exception, newest first."""
+        docs = self._read("SELECT doc FROM exceptions ORDER BY created DESC, id", [])
+        return [exception_from_document(json.loads(doc)) for doc in docs]
+
+    def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
+        """Audit records, newest first."""
+        docs = self._read("SELECT doc FROM audit ORDER BY ts DESC, id LIMIT ?", [limit])
+        return [audit_from_document(json.loads(doc)) for doc in docs]
+
+    def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
+        """Record which exceptions hide which alerts (idempotent)."""
+        rows = [(m.alert_id, m.exception_id) for m in marks]
+        with self._write("mark alerts") as cur:
+            cur.executemany(
+                "INSERT OR IGNORE INTO alert_marks (alert_id, exception_id) VALUES (?, ?)", rows
+            )
+        return len(rows)
+
+    def alert_marks(self, alert_ids: Sequence[str]) -> list[AlertMark]:
+        """The marks of these alerts, by alert id then exception id."""
+        with self._lock, self._guard("read alert marks"):
+            rows = self._conn.execute(
+                "SELECT alert_id, exception_id FROM alert_marks"
+                " WHERE alert_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY alert_id, exception_id",
+                [json.dumps(list(alert_ids))],
+            ).fetchall()
+        return [AlertMark(alert_id=a, exception_id=x) for a, x in rows]
 
     def events(self, limit: int = 1000) -> list[Event]:
         """Return stored events, newest first (for replays and tests; not in the protocol)."""

@@ -13,6 +13,7 @@ from typing import ClassVar
 from sensors.events import Event, HttpRequest
 from sensors.logs.addresses import canonical_ip
 from sensors.logs.parser import LogContext
+from sensors.logs.records import filled
 from sensors.logs.syslog import parse_syslog
 from sensors.logs.timestamps import clf_time
 
@@ -52,20 +53,27 @@ class AccessLogParser:
         if time is None:
             return None
         method, uri = _split_request(request)
-        return HttpRequest(
-            time=time,
-            sensor=self.context.sensor,
-            src_ip=canonical_ip(client) or client,
-            method=method,
-            host=_hostname(vhost),
-            uri=uri,
-            user_agent=agent or "",
-            status=int(status) if status != "-" else None,
-            response_bytes=int(size) if size != "-" else 0,
-            origin=self.context.origin,
-            user=None if user == "-" else user.strip('"'),
-            line=line,
-        )
+        # Every field is checked here (address canonical, numbers, strings): fill it directly.
+        values = {
+            "time": time,
+            "sensor": self.context.sensor,
+            "src_ip": canonical_ip(client) or client,
+            "src_port": None,
+            "dst_ip": None,
+            "dst_port": None,
+            "method": method,
+            "host": _hostname(vhost),
+            "uri": uri,
+            "user_agent": agent or "",
+            "status": int(status) if status != "-" else None,
+            "request_bytes": 0,
+            "response_bytes": int(size) if size != "-" else 0,
+            "origin": self.context.origin,
+            "user": None if user == "-" else user.strip('"'),
+            "line": line,
+            "log_source": None,
+        }
+        return filled(HttpRequest, values)
 
 
 def _split_request(request: str) -> tuple[str, str]:

@@ -7,7 +7,9 @@ import re
 from functools import lru_cache
 
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
-_IPV4 = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")  # no leading zeros: already canonical
+IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+"""A dotted quad without leading zeros: text it matches is already canonical."""
+_IPV4 = re.compile(IPV4)
 
 
 def canonical_ip(text: str) -> str | None:

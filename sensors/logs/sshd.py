@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from sensors.events import AuthEvent, AuthOutcome, Event
-from sensors.logs.addresses import host_or_ip
+from sensors.logs.addresses import IPV4, host_or_ip
 from sensors.logs.parser import Clock, LogContext
-from sensors.logs.syslog import SyslogMessage, parse_syslog
+from sensors.logs.records import filled
+from sensors.logs.syslog import parse_syslog
+from sensors.logs.timestamps import bsd_time
 
 FAIL, OK, UNKNOWN = AuthOutcome.FAILURE, AuthOutcome.SUCCESS, AuthOutcome.UNKNOWN
 _HOST = r"(?P<host>[^\s()\[\]]+?)(?=[\s:,)]|$)"
@@ -141,6 +143,58 @@ RULES: tuple[_Rule, ...] = (
         "reverse DNS mismatch",
     ),
 )
+# Every rule but the PAM one begins with a fixed word, so a message's first word (lowercased:
+# the rules ignore case) names the first rule that can match it; no earlier rule can. A word
+# no rule begins with can only be the PAM rule's ("pam_unix(sshd:auth):"), or nothing.
+_FIRST_RULE = {
+    "failed": 0,
+    "accepted": 1,
+    "invalid": 2,
+    "pam:": 4,
+    "connection": 5,
+    "disconnected": 6,
+    "received": 7,
+    "user": 9,
+    "root": 10,
+    "disconnecting": 11,
+    "disconnecting:": 13,
+    "too": 13,
+    "maximum": 14,
+    "did": 15,
+    "bad": 16,
+    "unable": 17,
+    "banner": 17,
+    "ssh_dispatch_run_fatal:": 17,
+    "kex_exchange_identification:": 18,
+    "no": 18,
+    "timeout": 19,
+    "refused": 20,
+    "address": 22,
+}
+_RULES_FROM = {word: RULES[start:] for word, start in _FIRST_RULE.items()}
+_PAM_RULE = 3
+
+
+def rules_for(body: str) -> tuple[_Rule, ...]:
+    """The rules that can match a message, in order (the full list minus ones that cannot)."""
+    word = body.partition(" ")[0].lower()
+    found = _RULES_FROM.get(word)
+    if found is not None:
+        return found
+    return RULES[_PAM_RULE:] if "pam_" in word else ()
+
+
+# The common header ("Mar  7 10:00:00 host sshd[123]: "), read without the general syslog
+# parser; a host without ":[]" is what that parser also reads as the host of such a line.
+_SSHD_HEADER = re.compile(
+    r"(?:<\d{1,3}>)?([A-Z][a-z]{2}) {1,2}(\d{1,2}) (\d\d:\d\d:\d\d) ([^\s:\[\]]+) sshd\[(\d+)\]: "
+)
+# The most frequent lines of all, in one expression with their header: what RULES[0] or [1]
+# would read from them (a plain user, a canonical IPv4 peer), without the general path.
+_HOT = re.compile(
+    _SSHD_HEADER.pattern
+    + rf"(?:(Failed)|Accepted) (\S+) for (?(6)(?:invalid user )?)(\S+) from ({IPV4}) port \d+ ssh2$"
+)
 _CONNECT = re.compile(rf"Connection from {_HOST}{_PORT}(?: on (?P<local>\S+) port (?P<lport>\d+))?")
 _NOISE = re.compile(r"^(?:\[ID \d+ [\w.]+\] )?(?:(?:error|fatal): )?")
 _PEERS_KEPT = 10_000  # sshd processes whose peer is remembered (bounded: a flood cannot grow it)
@@ -158,64 +212,120 @@ class SshdParser:
 
     def parse(self, text: str, line: int | None) -> list[Event] | None:
         """Events of one auth-log line; None when it is neither sshd nor PAM."""
+        hot = _HOT.match(text)
+        if hot is not None:
+            return self._hot(hot, text, line)
+        head = _SSHD_HEADER.match(text)
+        if head is not None:  # the common shape: a cheap header, then the message rules
+            month, day, clock, host, pid = head.groups()
+            time = bsd_time(month, day, clock, self.context.year)
+            return self._message(time, host, "sshd", pid, text[head.end() :], text, line)
         msg = parse_syslog(text, self.context.year)
-        body = msg.message
+        return self._message(msg.time, msg.host, msg.app, msg.pid, msg.message, text, line)
+
+    def _message(
+        self,
+        time: float | None,
+        host: str,
+        app: str,
+        pid: str,
+        body: str,
+        text: str,
+        line: int | None,
+    ) -> list[Event] | None:
         if body[:1] in "[ef":  # "[ID 800047 auth.info] ", "error: ", "fatal: " (rare)
             body = _NOISE.sub("", body, count=1)
-        is_sshd = msg.app.startswith("sshd") or msg.app == "ssh"
+        is_sshd = app.startswith("sshd") or app == "ssh"
         if not is_sshd and "authentication failure;" not in body:
             return None
         if is_sshd and body.startswith("pam_unix(sshd:auth)"):
             return []  # sshd logs the same attempt itself ("Failed password"): count it once
-        for rule in RULES:
+        for rule in rules_for(body):
             found = rule.pattern.match(body)
             if found is not None:
-                return self._event(msg, rule, found, text, line)
-        self._remember(msg, _CONNECT.match(body))
+                return self._event(time, host, app, pid, rule, found, text, line)
+        connect = _CONNECT.match(body)
+        if connect is not None and pid:
+            self._keep(host, pid, connect["host"])
         return [] if is_sshd else None
 
     def _event(
-        self, msg: SyslogMessage, rule: _Rule, found: re.Match[str], text: str, line: int | None
+        self,
+        time: float | None,
+        host: str,
+        app: str,
+        pid: str,
+        rule: _Rule,
+        found: re.Match[str],
+        text: str,
+        line: int | None,
     ) -> list[Event]:
-        groups = {k: v for k, v in found.groupdict().items() if v is not None}
-        outcome = rule.outcome or (FAIL if "preauth" in groups else None)
+        groups = found.groupdict()
+        method = groups.get("method") or ""
+        outcome = rule.outcome or (FAIL if groups.get("preauth") is not None else None)
         reason = rule.reason
-        if groups.get("method") == "publickey" and outcome is FAIL:
+        if method == "publickey" and outcome is FAIL:
             # A rejected key offer is routine (clients try every key they hold), not a failed
             # login; fail2ban counts it only when no key is accepted, which "Too many
             # authentication failures" then reports.
             outcome, reason = UNKNOWN, "public key offered, not accepted"
         peer = groups.get("host") or groups.get("host2")
         if peer is None:
-            peer = self._peers.get((msg.host, msg.pid))
-        elif msg.pid:
-            self._keep(msg, peer)
+            peer = self._peers.get((host, pid))
+        elif pid:
+            self._keep(host, pid, peer)
         if outcome is None:
             return []
         ip, domain = host_or_ip(peer) if peer else (None, None)
-        return [
-            AuthEvent(
-                time=self.clock.stamp(msg.time),
-                sensor=self.context.sensor,
-                src_ip=ip,
-                src_domain=domain,
-                host=msg.host,
-                service=msg.app.strip("[]") or "sshd",
-                user=(groups.get("user") or groups.get("user2") or "").strip(),
-                outcome=outcome,
-                method=groups.get("method", ""),
-                reason=reason,
-                origin=self.context.origin,
-                line=line,
-                original=text,
-            )
-        ]
+        # Every field is checked above (address canonical, strings, enum): fill it directly.
+        values = {
+            "time": self.clock.stamp(time),
+            "sensor": self.context.sensor,
+            "src_ip": ip,
+            "dst_ip": None,
+            "dst_port": None,
+            "host": host,
+            "service": app.strip("[]") or "sshd",
+            "user": (groups.get("user") or groups.get("user2") or "").strip(),
+            "outcome": outcome,
+            "method": method,
+            "reason": reason,
+            "origin": self.context.origin,
+            "line": line,
+            "original": text,
+            "src_domain": domain,
+            "log_source": None,
+        }
+        return [filled(AuthEvent, values)]
 
-    def _remember(self, msg: SyslogMessage, found: re.Match[str] | None) -> None:
-        if found is not None and msg.pid:
-            self._keep(msg, found["host"])
+    def _hot(self, found: re.Match[str], text: str, line: int | None) -> list[Event]:
+        """The event of a plain failed or accepted login (what :meth:`_event` would build)."""
+        month, day, clock, host, pid, failed, method, user, ip = found.groups()
+        outcome, reason = (FAIL, "failed authentication") if failed else (OK, "accepted")
+        if method == "publickey" and failed:  # a rejected key offer: see _event
+            outcome, reason = UNKNOWN, "public key offered, not accepted"
+        self._keep(host, pid, ip)
+        values = {
+            "time": self.clock.stamp(bsd_time(month, day, clock, self.context.year)),
+            "sensor": self.context.sensor,
+            "src_ip": ip,
+            "dst_ip": None,
+            "dst_port": None,
+            "host": host,
+            "service": "sshd",
+            "user": user,
+            "outcome": outcome,
+            "method": method,
+            "reason": reason,
+            "origin": self.context.origin,
+            "line": line,
+            "original": text,
+            "src_domain": None,
+            "log_source": None,
+        }
+        return [filled(AuthEvent, values)]
 
-    def _keep(self, msg: SyslogMessage, peer: str) -> None:
-        self._peers[(msg.host, msg.pid)] = peer
+    def _keep(self, host: str, pid: str, peer: str) -> None:
+        self._peers[(host, pid)] = peer
         if len(self._peers) > _PEERS_KEPT:
             del self._peers[next(iter(self._peers))]

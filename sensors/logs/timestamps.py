@@ -18,6 +18,7 @@ MONTHS = {
 }
 
 
+@lru_cache(maxsize=4096)  # a busy log repeats each second many times
 def bsd_time(month: str, day: str, clock: str, year: int) -> float | None:
     """RFC 3164 ``Mmm dd hh:mm:ss`` in ``year``, read as UTC (the format has no zone)."""
     midnight = _midnight(month, day, year)

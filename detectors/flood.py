@@ -1,0 +1,366 @@
+"""Floods: unpaired SYNs by CUSUM (Wang, Zhang, Shin) and per-destination packet and bit rates.
+
+Detectors see finished flows, so a spoofed SYN flood arrives as many one-packet flows that were
+never answered or never completed (UNANSWERED, HALF_OPEN without FIN or RST). Windows are laid
+over flow *start* times and closed once later flows have moved ``lateness_seconds`` past them.
+
+- ``flood.syn``: per destination, each interval's unpaired SYNs normalised by the average
+  closings (FIN/RST) of that destination feed a non-parametric CUSUM; a site-wide CUSUM on the
+  same signal catches random-destination floods that no single victim shows;
+- ``flood.rate``: per destination and transport, packets/s or bits/s over ``rate_seconds``
+  above FastNetMon-style thresholds (ICMP has its own, lower one);
+- the entropy of sources and destination ports in the alarm interval names the kind:
+  spoofed (many random sources) or direct (few sources), one service or many.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from detectors.alert import Alert, Severity
+from detectors.attack import Tactic
+from detectors.cusum import Cusum
+from sensors.events import Event, Flow, TcpOutcome, Transport
+
+UNPAIRED = (TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN)
+"""Outcomes of a SYN that no FIN or RST closed (checked together with the flags)."""
+
+ICMP = (Transport.ICMP.value, Transport.ICMPV6.value)
+"""Transports held to the lower ICMP packet rate."""
+
+SITE = "*"
+"""The key of the site-wide pairing CUSUM."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FloodConfig:
+    """Thresholds of the flood detector."""
+
+    interval_seconds: float = 10.0
+    """Length of one CUSUM interval (our target: detection within 10 s)."""
+    min_closing: float = 10.0
+    """Floor of the closings per interval that unpaired SYNs are divided by (quiet hosts)."""
+    cusum_drift: float = 1.0
+    """Normalised excess per interval the CUSUM tolerates (Wang et al.'s ``a``)."""
+    cusum_threshold: float = 2.0
+    """Cumulative normalised excess that raises a SYN-flood alarm (Wang et al.'s ``h``)."""
+    rate_seconds: float = 1.0
+    """Averaging interval of the packet and bit rates (FastNetMon averages over 5 s)."""
+    packets_per_second: float = 20_000.0
+    """Packets/s to one destination that make a flood (FastNetMon's default ban threshold)."""
+    megabits_per_second: float = 1_000.0
+    """Mbit/s to one destination that make a flood (FastNetMon's default)."""
+    icmp_packets_per_second: float = 500.0
+    """ICMP packets/s to one destination that make an ICMP flood (pings are a few per second)."""
+    lateness_seconds: float = 120.0
+    """How long after an interval flows starting in it may still arrive (flow-table timeouts)."""
+    scan_share: float = 0.5
+    """Unpaired SYNs from at most two sources spread over this share of distinct ports or
+    hosts are a scan (left to the scan detectors), not a flood."""
+    sample_size: int = 20
+    """How many sources and evidence flows an alert lists."""
+    max_destinations: int = 100_000
+    """State cap: the stalest destinations are dropped beyond it (counted in ``evictions``)."""
+    max_spread_bins: int = 3600
+    """A long flow's packets are spread over at most this many rate intervals."""
+
+    def __post_init__(self) -> None:
+        checks = {
+            "interval_seconds": 0.1 <= self.interval_seconds <= 3600.0,
+            "min_closing": 1.0 <= self.min_closing <= 1e9,
+            "cusum_drift": 0.0 <= self.cusum_drift <= 1e6,
+            "cusum_threshold": 0.0 < self.cusum_threshold <= 1e9,
+            "rate_seconds": 0.1 <= self.rate_seconds <= 3600.0,
+            "packets_per_second": 1.0 <= self.packets_per_second <= 1e10,
+            "megabits_per_second": 0.001 <= self.megabits_per_second <= 1e7,
+            "icmp_packets_per_second": 1.0 <= self.icmp_packets_per_second <= 1e10,
+            "lateness_seconds": 0.0 <= self.lateness_seconds <= 86_400.0,
+            "scan_share": 0.0 < self.scan_share <= 1.0,
+            "sample_size": 1 <= self.sample_size <= 1000,
+            "max_destinations": 1 <= self.max_destinations <= 10_000_000,
+            "max_spread_bins": 1 <= self.max_spread_bins <= 1_000_000,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+
+
+@dataclass
+class _Interval:
+    """SYN pairing counts of one destination (or the site) in one interval."""
+
+    unpaired: int = 0
+    paired: int = 0
+    sources: Counter[str] = field(default_factory=Counter)
+    ports: Counter[int] = field(default_factory=Counter)
+    targets: Counter[str] = field(default_factory=Counter)
+    evidence: list[str] = field(default_factory=list)
+    sensor: str = ""
+
+
+@dataclass
+class _Target:
+    """Pairing CUSUM and rate bins of one destination."""
+
+    cusum: Cusum
+    closing: float  # average FIN/RST-paired SYNs per interval (EWMA)
+    intervals: dict[int, _Interval] = field(default_factory=dict)
+    closed: int | None = None
+    rates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # packets, bytes
+    fired: dict[str, float] = field(default_factory=dict)  # alert kind -> when it last fired
+    last: float = 0.0
+
+
+class Flood:
+    """SYN floods by pairing CUSUM; packet, bit and ICMP rate floods per destination."""
+
+    name: ClassVar[str] = "flood"
+    Config: ClassVar[type[FloodConfig]] = FloodConfig
+
+    def __init__(self, config: FloodConfig) -> None:
+        self.config = config
+        self.evictions = 0
+        self.late_flows = 0
+        self._targets: dict[str, _Target] = {}
+        self._watermark = -math.inf
+        self._next_flush = -math.inf
+
+    def observe(self, event: Event) -> list[Alert]:
+        """Count a flow's SYN pairing and its packets; close intervals the input has passed."""
+        if not isinstance(event, Flow):
+            return []
+        self._watermark = max(self._watermark, event.start)
+        alerts = self._rates(event)
+        if event.transport is Transport.TCP and "S" in event.flags_out:
+            self._pair(event, event.dst_ip)
+            self._pair(event, SITE)
+        due = self._watermark - self.config.lateness_seconds
+        if due >= self._next_flush:  # close intervals once per interval, not per flow
+            alerts += self.flush(due)
+            self._next_flush = due + self.config.interval_seconds
+        return alerts
+
+    def flush(self, now: float) -> list[Alert]:
+        """Close every interval that ended before ``now`` and step its CUSUM."""
+        alerts: list[Alert] = []
+        width = self.config.interval_seconds
+        for key, target in list(self._targets.items()):
+            for index in sorted(i for i in target.intervals if (i + 1) * width <= now):
+                alert = self._step(key, target, index, target.intervals.pop(index))
+                if alert is not None:
+                    alerts.append(alert)
+            horizon = now - max(self.config.lateness_seconds, width)
+            rate = self.config.rate_seconds
+            target.rates = {k: v for k, v in target.rates.items() if k[1] * rate >= horizon}
+            if not (target.intervals or target.rates or target.cusum.total) and key != SITE:
+                del self._targets[key]  # idle and calm: its baseline falls back to the floor
+        return alerts
+
+    # -- SYN pairing ---------------------------------------------------------------------
+
+    def _pair(self, flow: Flow, key: str) -> None:
+        target = self._target(key, flow.start)
+        index = math.floor(flow.start / self.config.interval_seconds)
+        if target.closed is not None and index <= target.closed:
+            self.late_flows += 1
+            return
+        slot = target.intervals.get(index)
+        if slot is None:
+            slot = target.intervals[index] = _Interval(sensor=flow.sensor)
+        closed = "F" in flow.flags_out + flow.flags_in or "R" in flow.flags_out + flow.flags_in
+        if flow.outcome in UNPAIRED and not closed:
+            slot.unpaired += 1
+            _bump(slot.sources, flow.src_ip, self.config.max_destinations)
+            _bump(slot.ports, flow.dst_port, self.config.max_destinations)
+            _bump(slot.targets, flow.dst_ip, self.config.max_destinations)
+            if len(slot.evidence) < self.config.sample_size:
+                slot.evidence.append(flow.id)
+        else:
+            slot.paired += 1
+
+    def _step(self, key: str, target: _Target, index: int, slot: _Interval) -> Alert | None:
+        c = self.config
+        if target.closed is not None:
+            target.cusum.idle(index - target.closed - 1)
+        target.closed = index
+        was = target.cusum.alarm
+        x = slot.unpaired / max(target.closing, c.min_closing)
+        alarm = target.cusum.step(x)
+        if not alarm:
+            target.closing += 0.1 * (slot.paired - target.closing)
+            target.fired.pop("syn", None)
+            return None
+        if was or "syn" in target.fired or _scan_like(slot, c.scan_share):
+            return None
+        top = max(slot.targets.values(), default=0)
+        if key == SITE and top >= 0.5 * slot.unpaired:
+            return None  # one victim dominates: its own CUSUM names it
+        target.fired["syn"] = index * c.interval_seconds
+        return self._syn_alert(key, target, index, slot, x)
+
+    # -- rates ---------------------------------------------------------------------------
+
+    def _rates(self, flow: Flow) -> list[Alert]:
+        c = self.config
+        width = c.rate_seconds
+        first = math.floor(flow.start / width)
+        last = min(max(first, math.ceil(flow.end / width) - 1), first + c.max_spread_bins - 1)
+        bins = last - first + 1
+        target = self._target(flow.dst_ip, flow.start)
+        proto = flow.transport.value
+        limit = c.icmp_packets_per_second if proto in ICMP else c.packets_per_second
+        packets, octets = flow.packets_out / bins, flow.bytes_out / bins
+        alerts: list[Alert] = []
+        for index in range(first, last + 1):
+            acc = target.rates.get((proto, index))
+            if acc is None:
+                acc = target.rates[(proto, index)] = [0.0, 0.0]
+            acc[0] += packets
+            acc[1] += octets
+            if acc[0] >= limit * width or acc[1] * 8 >= c.megabits_per_second * 1e6 * width:
+                alert = self._rate_check(flow, target, index, acc, limit)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
+
+    def _rate_check(
+        self, flow: Flow, target: _Target, index: int, acc: list[float], limit: float
+    ) -> Alert | None:
+        """Alert on a rate over its threshold unless the same flood's alert still stands."""
+        c = self.config
+        pps, mbps = acc[0] / c.rate_seconds, acc[1] * 8 / c.rate_seconds / 1e6
+        kind, start = flow.transport.value, index * c.rate_seconds
+        if start - target.fired.get(kind, -math.inf) <= c.lateness_seconds:
+            return None
+        target.fired[kind] = start
+        return self._rate_alert(flow, index, pps, mbps, limit)
+
+    # -- state ---------------------------------------------------------------------------
+
+    def _target(self, key: str, time: float) -> _Target:
+        target = self._targets.get(key)
+        if target is None:
+            if len(self._targets) >= self.config.max_destinations:
+                stalest = next(k for k in self._targets if k != SITE)  # oldest inserted
+                del self._targets[stalest]
+                self.evictions += 1
+            c = self.config
+            cusum = Cusum(0.0, c.cusum_drift, c.cusum_threshold, learning_rate=0.0)
+            target = self._targets[key] = _Target(cusum=cusum, closing=c.min_closing)
+        target.last = max(target.last, time)
+        return target
+
+    # -- alerts --------------------------------------------------------------------------
+
+    def _syn_alert(self, key: str, target: _Target, index: int, slot: _Interval, x: float) -> Alert:
+        c = self.config
+        start = index * c.interval_seconds
+        site = key == SITE
+        kind = _kind(slot.sources, slot.ports)
+        victims = [t for t, _ in slot.targets.most_common(c.sample_size)]
+        sources = [s for s, _ in slot.sources.most_common(c.sample_size)]
+        single = len(slot.sources) == 1
+        where = "across the site" if site else f"to {key}"
+        return Alert(
+            time=start + c.interval_seconds,
+            first_seen=start,
+            last_seen=start + c.interval_seconds,
+            detector=self.name,
+            rule="flood.syn",
+            severity=Severity.HIGH,
+            sensor=slot.sensor,
+            source_ip=sources[0] if single else None,
+            destination_ip=None if site else key,
+            destinations=tuple(victims),
+            destination_ports=tuple(p for p, _ in slot.ports.most_common(c.sample_size)),
+            tactic=Tactic.IMPACT,
+            technique="T1499.001" if single else "T1498.001",
+            identifier=f"flood.syn:{key}",
+            explanation=(
+                f"{kind} SYN flood {where}: {slot.unpaired} SYNs never answered or closed in "
+                f"{c.interval_seconds:g}s against {slot.paired} paired (normalised excess "
+                f"{x:.1f}, CUSUM {target.cusum.total:.1f} >= {c.cusum_threshold:g}) from "
+                f"{len(slot.sources)} sources"
+            ),
+            facts={
+                "unpaired_syns": slot.unpaired,
+                "paired_syns": slot.paired,
+                "normalised_excess": round(x, 3),
+                "cusum": round(target.cusum.total, 3),
+                "cusum_threshold": c.cusum_threshold,
+                "interval_seconds": c.interval_seconds,
+                "distinct_sources": len(slot.sources),
+                "source_entropy": round(_entropy(slot.sources), 3),
+                "port_entropy": round(_entropy(slot.ports), 3),
+                "kind": kind,
+            },
+            evidence=tuple(slot.evidence),
+        )
+
+    def _rate_alert(self, flow: Flow, index: int, pps: float, mbps: float, limit: float) -> Alert:
+        c = self.config
+        start = index * c.rate_seconds
+        proto = flow.transport.value
+        return Alert(
+            time=start + c.rate_seconds,
+            first_seen=start,
+            last_seen=start + c.rate_seconds,
+            detector=self.name,
+            rule="flood.rate",
+            severity=Severity.HIGH,
+            sensor=flow.sensor,
+            source_ip=flow.src_ip,
+            destination_ip=flow.dst_ip,
+            destinations=(flow.dst_ip,),
+            destination_ports=(flow.dst_port,),
+            tactic=Tactic.IMPACT,
+            technique="T1498.001",
+            identifier=f"flood.rate:{flow.dst_ip}:{proto}",
+            explanation=(
+                f"{proto} flood to {flow.dst_ip}: {pps:,.0f} packets/s and {mbps:,.1f} Mbit/s "
+                f"over {c.rate_seconds:g}s (thresholds: {limit:,.0f} packets/s or "
+                f"{c.megabits_per_second:,.0f} Mbit/s); last sender {flow.src_ip}"
+            ),
+            facts={
+                "packets_per_second": round(pps, 1),
+                "megabits_per_second": round(mbps, 3),
+                "packets_threshold": limit,
+                "megabits_threshold": c.megabits_per_second,
+                "rate_seconds": c.rate_seconds,
+                "transport": proto,
+            },
+            evidence=(flow.id,),
+        )
+
+
+def _scan_like(slot: _Interval, share: float) -> bool:
+    """One or two sources spreading unpaired SYNs over many ports or hosts: a scan."""
+    if len(slot.sources) > 2:
+        return False
+    spread = max(len(slot.ports), len(slot.targets))
+    return spread >= max(2.0, share * slot.unpaired)
+
+
+def _kind(sources: Counter[str], ports: Counter[int]) -> str:
+    """Name the flood from its distributions: spoofed or direct, one service or many."""
+    spoofed = len(sources) > 10 and _entropy(sources) > 0.8
+    who = "spoofed-source" if spoofed else "direct"
+    what = "single-port" if len(ports) <= 2 else "multi-port"
+    return f"{who} {what}"
+
+
+def _entropy(counts: Counter[str] | Counter[int]) -> float:
+    """Shannon entropy normalised to [0, 1] by its maximum, log(distinct values)."""
+    total, distinct = sum(counts.values()), len(counts)
+    if distinct <= 1 or total == 0:
+        return 0.0
+    h = -sum(n / total * math.log(n / total) for n in counts.values())
+    return h / math.log(distinct)
+
+
+def _bump(counts: Counter[str] | Counter[int], key: str | int, cap: int) -> None:
+    if key in counts or len(counts) < cap:
+        counts[key] += 1  # type: ignore[index]

@@ -1,0 +1,61 @@
+"""Amplification detector: literal UDP flows in, alerts out."""
+
+from __future__ import annotations
+
+from detectors.alert import Alert
+from detectors.amplification import Amplification, AmplificationConfig
+from sensors.events import Flow, TcpOutcome, Transport
+
+VICTIM, RESOLVER = "10.10.3.15", "10.10.0.53"
+
+
+def udp(t: float, src: str, sport: int, dst: str, dport: int, sent: int, answer: int = 0) -> Flow:
+    return Flow(
+        start=t,
+        end=t,
+        sensor="s",
+        src_ip=src,
+        src_port=sport,
+        dst_ip=dst,
+        dst_port=dport,
+        transport=Transport.UDP,
+        packets_out=1,
+        packets_in=1 if answer else 0,
+        bytes_out=sent,
+        bytes_in=answer,
+        outcome=TcpOutcome.ESTABLISHED if answer else TcpOutcome.UNANSWERED,
+    )
+
+
+def run(flows: list[Flow], config: AmplificationConfig | None = None) -> list[Alert]:
+    detector = Amplification(config or AmplificationConfig())
+    alerts = [a for f in flows for a in detector.observe(f)]
+    return alerts + detector.flush(float("inf"))
+
+
+def test_unsolicited_dns_answers_name_the_victim() -> None:
+    flows = [udp(n / 100, f"198.51.100.{n % 50}", 53, VICTIM, 3000 + n, 3000) for n in range(150)]
+    alerts = run(flows)
+    assert [(a.rule, a.destination_ip, a.facts["reflectors"]) for a in alerts] == [
+        ("amplification.victim", VICTIM, 50)
+    ]
+    assert alerts[0].facts["packets"] == 100 and alerts[0].technique == "T1498.002"
+
+
+def test_small_stray_responses_are_not_reflection() -> None:
+    flows = [udp(n / 10, "198.51.100.1", 123, VICTIM, 3000 + n, 90) for n in range(500)]
+    assert run(flows) == []
+
+
+def test_our_resolver_amplifying_towards_a_spoofed_client() -> None:
+    flows = [udp(n / 10, "203.0.113.9", 4000 + n, RESOLVER, 53, 64, 3200) for n in range(60)]
+    alerts = run(flows)
+    assert [(a.rule, a.source_ip, a.destination_ip) for a in alerts] == [
+        ("amplification.reflector", RESOLVER, "203.0.113.9")
+    ]
+    assert alerts[0].facts["ratio"] == 50.0
+
+
+def test_ordinary_lookups_keep_a_small_ratio() -> None:
+    flows = [udp(n / 10, "10.10.4.2", 4000 + n, RESOLVER, 53, 70, 180) for n in range(500)]
+    assert run(flows) == []
