@@ -95,32 +95,14 @@ def test_idle_timeout_splits_and_cap_evicts(tmp_path: Path) -> None:
     assert len(table_flows) == 50
 
 
-def tshark_streams(path: Path) -> Counter[tuple[str, int]]:
-    """Per TCP conversation as tshark splits them: (sorted endpoints, packet count)."""
-    out = subprocess.run(
-        [
-            "tshark",
-            "-r",
-            str(path),
-            "-Y",
-            "tcp && !icmp",
-            "-T",
-            "fields",
-            "-e",
-            "tcp.stream",
-            "-e",
-            "ip.src",
-            "-e",
-            "ip.dst",
-            "-e",
-            "ipv6.src",
-            "-e",
-            "ipv6.dst",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def tshark_streams(
+    path: Path, protocol: str = "tcp", display: str = "tcp && !icmp"
+) -> Counter[tuple[str, int]]:
+    """Per conversation as tshark numbers them: (sorted endpoints, packet count)."""
+    fields = [f"{protocol}.stream", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst"]
+    command = ["tshark", "-r", str(path), "-Y", display, "-T", "fields"]
+    command += [arg for name in fields for arg in ("-e", name)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     streams: dict[str, list[str]] = {}
     for line in out.splitlines():
         stream, *addrs = line.split("\t")
@@ -158,37 +140,8 @@ def test_tcp_flows_match_tshark_conversations(name: str) -> None:
 
 
 def tshark_udp_streams(path: Path) -> Counter[tuple[str, int]]:
-    """Per UDP conversation as tshark numbers them: (sorted endpoints, packet count)."""
-    out = subprocess.run(
-        [
-            "tshark",
-            "-r",
-            str(path),
-            "-Y",
-            "udp",
-            "-T",
-            "fields",
-            "-e",
-            "udp.stream",
-            "-e",
-            "ip.src",
-            "-e",
-            "ip.dst",
-            "-e",
-            "ipv6.src",
-            "-e",
-            "ipv6.dst",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    streams: dict[str, list[str]] = {}
-    for line in out.splitlines():
-        stream, *addrs = line.split("\t")
-        streams.setdefault(stream, sorted(a for a in addrs if a))
-        streams[stream].append("p")
-    return Counter((" ".join(v[:2]), v.count("p")) for v in streams.values())
+    """UDP conversations; ICMP errors quoting a datagram are numbered with its stream."""
+    return tshark_streams(path, "udp", "udp")
 
 
 @pytest.mark.corpus
