@@ -178,7 +178,15 @@ def record_id(record: Any, *, prefix: str = "") -> str:
     digest = prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
     record.__dict__["_record_id"] = digest  # frozen: written around __setattr__
     record.__dict__["_record_doc"] = doc
+    record.__dict__["_record_json"] = text
     return digest
+
+
+def cached_json(record: Any) -> str:
+    """The record's ECS document as compact JSON (the text its id was hashed from)."""
+    if "_record_json" not in record.__dict__:
+        record_id(record)
+    return str(record.__dict__["_record_json"])
 
 
 def cached_document(record: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ from correlator.incident import Incident
 from correlator.storage import AlertPage, AlertQuery, IncidentQuery
 from detectors.alert import Alert
 from nssa.errors import StoreError
-from sensors.ecs import parse_time
+from sensors.ecs import cached_json, parse_time
 from sensors.events import Event, event_from_document
 
 SCHEMA_VERSION = 1
@@ -341,7 +341,8 @@ def _event_row(event_id: str, event: Event) -> tuple[object, ...]:
     source_ip = doc.get("source", {}).get("ip")
     destination_ip = doc.get("destination", {}).get("ip")
     ts = parse_time(doc["@timestamp"])
-    return (event_id, ts, doc["event"]["dataset"], source_ip, destination_ip, _dump(doc))
+    # Events' documents are exactly what their ids were hashed from: reuse that JSON text.
+    return (event_id, ts, doc["event"]["dataset"], source_ip, destination_ip, cached_json(event))
 
 
 def _destinations(alert: Alert) -> tuple[str, ...]:
