@@ -126,6 +126,21 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "family.flood": _both("拒绝服务攻击", "Denial of service"),
     "family.amplification": _both("反射放大攻击", "Reflection amplification"),
     "family.ids": _both("入侵检测告警", "IDS alert"),
+    "kind.killchain.recon_then_guessing": _both(
+        "扫描后暴力破解", "Scan followed by password guessing"
+    ),
+    "kind.killchain.recon_then_access": _both(
+        "扫描后入侵成功", "Scan followed by a successful intrusion"
+    ),
+    "kind.killchain.guessing_then_login": _both(
+        "疑似失陷（暴力破解后登录成功）", "Likely compromise (password guessing, then a login)"
+    ),
+    "kind.killchain.access_then_c2": _both(
+        "失陷主机外联控制端", "Compromised host calls its controller"
+    ),
+    "kind.killchain.c2_then_exfiltration": _both(
+        "远控后数据外传", "Command and control then data leaving"
+    ),
 }
 """Every UI string by key, in every language of ``LANGUAGES``."""
 

@@ -260,3 +260,19 @@ def test_every_template_key_is_in_the_catalogue_in_every_language() -> None:
         key for key in sorted(used | labels) if set(MESSAGES.get(key, {})) != set(LANGUAGES)
     ]
     assert (len(used) > 30, incomplete) == (True, [])
+
+
+def test_kill_chain_titles_follow_the_page_language(tmp_path: Path) -> None:
+    from tests.conftest import build_incident
+
+    store = SqliteStore(tmp_path / "k.db")
+    incident = build_incident(
+        id="inc-chain", kind="killchain.guessing_then_login", title="stored English title"
+    )
+    store.put_incidents([incident])
+    client = create_app(store).test_client()
+    chinese = client.get("/incidents").get_data(as_text=True)
+    english = client.get("/incidents?lang=en").get_data(as_text=True)
+    store.close()
+    assert "疑似失陷（暴力破解后登录成功）：203.0.113.7 → 10.10.2.15" in chinese
+    assert "Likely compromise (password guessing, then a login): 203.0.113.7" in english
