@@ -10,74 +10,44 @@ observation point; ICMP errors expose the 5-tuple they quote.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from sensors.capture import PacketBatch
+from sensors.decoded import (
+    ICMP_ERRORS,
+    IPV4_MAPPED,
+    PROTO_ARP,
+    PROTO_ICMP,
+    PROTO_ICMPV6,
+    PROTO_TCP,
+    PROTO_UDP,
+    Decoded,
+    Network,
+)
+from sensors.fastpath import merge, plain_ipv4, subset
 from sensors.linklayer import ETH_ARP, ETH_IPV4, ETH_IPV6, by_version, ethernet, link_layer
-from sensors.tunnels import VXLAN_PORT, Tunnel, find_inner
+from sensors.tunnels import Tunnel, find_inner
 from sensors.view import I64, U64, ByteView, Mask
 
-PROTO_ICMP, PROTO_TCP, PROTO_UDP, PROTO_ICMPV6 = 1, 6, 17, 58
-PROTO_ARP = 0x0806  # pseudo protocol number for ARP exchanges, outside the IP range
+__all__ = [
+    "PROTO_ARP",
+    "PROTO_ICMP",
+    "PROTO_ICMPV6",
+    "PROTO_TCP",
+    "PROTO_UDP",
+    "Decoded",
+    "Network",
+    "decode",
+    "decode_general",
+    "network",
+]
 IPV6_EXTENSIONS = (0, 43, 60)  # hop-by-hop, routing, destination options: skipped over
 IPV6_FRAGMENT = 44
 IPV6_AUTH = 51  # IPsec AH: skipped over to reach the protected transport header
-IPV4_MAPPED = np.uint64(0xFFFF00000000)
-ICMP_ERRORS = (3, 4, 11, 12)  # unreachable, source quench, time exceeded, parameter problem
 ICMPV6_ERRORS = (1, 2, 3, 4)  # unreachable, packet too big, time exceeded, parameter problem
 MAX_NESTING = 2  # tunnels inside tunnels peeled; deeper nesting is analysed as the outer packet
-
-
-@dataclass(frozen=True)
-class Network:
-    """Network- and transport-layer fields of every packet (zeros where absent)."""
-
-    ip: Mask  # an IPv4 or IPv6 header was read completely
-    arp: Mask  # an ARP request or reply
-    version: I64
-    src_hi: U64
-    src_lo: U64
-    dst_hi: U64
-    dst_lo: U64
-    proto: I64
-    later_fragment: Mask  # a fragment other than the first: it carries no ports
-    l3: I64  # offset of the IP (or ARP) header in the batch buffer
-    l4: I64  # offset of the transport header
-    ip_end: I64  # where the IP datagram ends by its own length field
-    sport: I64  # TCP/UDP port; ICMP type
-    dport: I64  # TCP/UDP port; ICMP code; ARP opcode
-    tcp_flags: I64
-    l4_ok: Mask  # the transport header (or the ARP body) was captured
-
-
-@dataclass(frozen=True)
-class Decoded(Network):
-    """Everything the flow table and metadata extractors need about a batch's packets."""
-
-    ts: npt.NDArray[np.float64]
-    wirelen: I64
-    ethertype: I64
-    vlan: I64
-    payload: I64  # offset of the transport payload (TCP/UDP), -1 when there is none
-    payload_len: I64  # captured payload bytes (never past the IP datagram's end)
-    tunnel: I64  # Tunnel kind of the outermost encapsulation (Tunnel.NONE if none)
-    tunnel_id: I64  # its GRE key, ERSPAN session or VXLAN VNI (-1 if none)
-    outer_src_hi: U64  # outer endpoints of the tunnel (zero if none)
-    outer_src_lo: U64
-    outer_dst_hi: U64
-    outer_dst_lo: U64
-    quoted: Mask  # an ICMP error whose quoted packet was read
-    q_src_hi: U64  # the quoted packet's addresses, protocol and ports
-    q_src_lo: U64
-    q_dst_hi: U64
-    q_dst_lo: U64
-    q_proto: I64
-    q_sport: I64
-    q_dport: I64
 
 
 def decode(batch: PacketBatch) -> Decoded:
@@ -93,8 +63,8 @@ def decode(batch: PacketBatch) -> Decoded:
     if rows.all():
         return fast
     rest = np.flatnonzero(~rows)
-    general = decode_general(_subset(batch, rest))
-    return _merge(fast, general, rest)
+    general = decode_general(subset(batch, rest))
+    return merge(fast, general, rest)
 
 
 def decode_general(batch: PacketBatch) -> Decoded:
@@ -315,118 +285,3 @@ def _quoted(view: ByteView, net: Network) -> dict[str, Any]:
         "q_sport": view.u16(inner.l4, ported),
         "q_dport": view.u16(inner.l4 + 2, ported),
     }
-
-
-def _subset(batch: PacketBatch, rows: npt.NDArray[np.intp]) -> PacketBatch:
-    """The packets at ``rows`` of a batch (same buffer)."""
-    return PacketBatch(
-        data=batch.data,
-        offset=batch.offset[rows],
-        caplen=batch.caplen[rows],
-        wirelen=batch.wirelen[rows],
-        linktype=batch.linktype[rows],
-        ts=batch.ts[rows],
-        vlan=None if batch.vlan is None else batch.vlan[rows],
-    )
-
-
-def _merge(fast: Decoded, general: Decoded, rows: npt.NDArray[np.intp]) -> Decoded:
-    """``fast`` with the general decoder's results written over ``rows``."""
-    merged = {}
-    for f in dataclasses.fields(Decoded):
-        column = getattr(fast, f.name).copy()
-        column[rows] = getattr(general, f.name)
-        merged[f.name] = column
-    return Decoded(**merged)
-
-
-PLAIN_WIDTH = 54  # Ethernet 14 + IPv4 20 + TCP 20: every field the fast path reads
-
-
-def plain_ipv4(batch: PacketBatch) -> tuple[Mask, Decoded] | None:
-    """Decode untagged Ethernet/IPv4 (no options, not a later fragment) TCP/UDP/ICMP packets
-    from one gather; return which rows that covers, or None when it covers none."""
-    n = len(batch)
-    long_enough = (batch.linktype == 1) & (batch.caplen >= PLAIN_WIDTH)
-    if batch.vlan is not None:
-        long_enough &= batch.vlan < 0
-    if n == 0 or not long_enough.any():
-        return None
-    start = np.where(long_enough, batch.offset, 0)
-    # Rows of a sliding-window view: each gathered row is one contiguous 54-byte copy.
-    h = np.lib.stride_tricks.sliding_window_view(batch.data, PLAIN_WIDTH)[start]
-    proto = h[:, 23].astype(np.int64)
-    icmp = proto == PROTO_ICMP
-    rows = (
-        long_enough
-        & (h[:, 12] == 0x08)
-        & (h[:, 13] == 0x00)
-        & (h[:, 14] == 0x45)
-        & ((h[:, 20] & 0x1F) == 0)
-        & (h[:, 21] == 0)  # fragment offset 0
-        & ((proto == PROTO_TCP) | (proto == PROTO_UDP) | icmp)
-        & ~(icmp & np.isin(h[:, 34], ICMP_ERRORS))  # quoted packets: general decoder
-        & ~((proto == PROTO_UDP) & (h[:, 36] == VXLAN_PORT >> 8) & (h[:, 37] == VXLAN_PORT & 255))
-    )
-    if not rows.any():
-        return None
-    return rows, _plain_fields(batch, h, proto)
-
-
-def _plain_fields(batch: PacketBatch, h: npt.NDArray[np.uint8], proto: I64) -> Decoded:
-    """All decoded fields of the fast-path rows, read from the gathered header matrix."""
-    n = len(batch)
-    off, end = batch.offset, batch.offset + batch.caplen
-    tcp, icmp = proto == PROTO_TCP, proto == PROTO_ICMP
-
-    def u16(at: int) -> I64:
-        return (h[:, at].astype(np.int64) << 8) | h[:, at + 1]
-
-    def u32(at: int) -> I64:
-        return (u16(at) << 16) | u16(at + 2)
-
-    l3, l4 = off + 14, off + 34
-    ip_end = l3 + u16(16)
-    start = np.where(tcp, l4 + (h[:, 46].astype(np.int64) >> 4) * 4, l4 + 8)
-    data_end = np.minimum(end, np.where(ip_end > l4, ip_end, end))  # as in _payload
-    size = np.where(icmp, 0, np.clip(data_end - start, 0, None))
-    zeros, zero_ints = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.int64)
-    true = np.ones(n, dtype=bool)
-    return Decoded(
-        ip=true,
-        arp=~true,
-        version=np.full(n, 4, dtype=np.int64),
-        src_hi=zeros,
-        src_lo=u32(26).astype(np.uint64) | IPV4_MAPPED,
-        dst_hi=zeros,
-        dst_lo=u32(30).astype(np.uint64) | IPV4_MAPPED,
-        proto=proto,
-        later_fragment=~true,
-        l3=l3,
-        l4=l4,
-        ip_end=ip_end,
-        sport=np.where(icmp, h[:, 34], u16(34)),
-        dport=np.where(icmp, h[:, 35], u16(36)),
-        tcp_flags=np.where(tcp, h[:, 47], 0).astype(np.int64),
-        l4_ok=true,
-        ts=batch.ts,
-        wirelen=batch.wirelen,
-        ethertype=np.full(n, ETH_IPV4, dtype=np.int64),
-        vlan=np.full(n, -1, dtype=np.int64),
-        payload=np.where(size > 0, start, -1),
-        payload_len=size,
-        tunnel=zero_ints,
-        tunnel_id=zero_ints - 1,
-        outer_src_hi=zeros,
-        outer_src_lo=zeros,
-        outer_dst_hi=zeros,
-        outer_dst_lo=zeros,
-        quoted=~true,
-        q_src_hi=zeros,
-        q_src_lo=zeros,
-        q_dst_hi=zeros,
-        q_dst_lo=zeros,
-        q_proto=zero_ints,
-        q_sport=zero_ints,
-        q_dport=zero_ints,
-    )
