@@ -16,6 +16,8 @@ LINK_RAW_OLD = 12  # OpenBSD's DLT_RAW value, seen in old captures
 ETH_IPV4, ETH_IPV6, ETH_ARP = 0x0800, 0x86DD, 0x0806
 ETH_VLAN, ETH_QINQ, ETH_QINQ_OLD = 0x8100, 0x88A8, 0x9100
 ETH_MPLS, ETH_MPLS_MULTI = 0x8847, 0x8848
+ETH_PPPOE_SESSION = 0x8864
+PPP_IPV4, PPP_IPV6 = 0x0021, 0x0057
 MAX_TAGS = 3  # VLAN tags peeled; deeper stacks are left as unknown ethertypes
 MAX_LABELS = 6  # MPLS labels peeled before giving up
 
@@ -50,7 +52,18 @@ def ethernet(view: ByteView, off: I64, mask: Mask) -> tuple[I64, I64, I64]:
         etype = np.where(tagged, view.u16(l3 + 2, tagged), etype)
         l3 = np.where(tagged, l3 + 4, l3)
     l3, etype = _mpls(view, l3, etype, mask)
+    l3, etype = _pppoe(view, l3, etype, mask)
     return l3, etype, vlan
+
+
+def _pppoe(view: ByteView, l3: I64, etype: I64, mask: Mask) -> tuple[I64, I64]:
+    """Step over a PPPoE session header (6 bytes) and the PPP protocol field (2 bytes)."""
+    session = mask & (etype == ETH_PPPOE_SESSION) & view.fits(l3, 8)
+    if not session.any():
+        return l3, etype
+    protocol = view.u16(l3 + 6, session)
+    inner = np.where(protocol == PPP_IPV4, ETH_IPV4, np.where(protocol == PPP_IPV6, ETH_IPV6, 0))
+    return np.where(session, l3 + 8, l3), np.where(session, inner, etype)
 
 
 def _mpls(view: ByteView, l3: I64, etype: I64, mask: Mask) -> tuple[I64, I64]:

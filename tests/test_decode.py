@@ -13,6 +13,7 @@ from scapy.contrib.mpls import MPLS
 from scapy.layers.inet import ICMP, IP, TCP, UDP, fragment
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import ARP, GRE, Dot1AD, Dot1Q, Ether
+from scapy.layers.ppp import PPP, PPPoE
 from scapy.layers.vxlan import VXLAN
 from scapy.packet import Packet
 
@@ -85,8 +86,9 @@ def only(tmp_path: Path, frames: Sequence[Packet], linktype: int = 1) -> Flow:
             5001,
             None,
         ),
+        (lambda p: Ether() / PPPoE(sessionid=7) / PPP(proto=0x0021) / p, "", None, None),
     ],
-    ids=["qinq", "mpls", "gre-eth", "gre-ip-key", "erspan2", "erspan3", "vxlan"],
+    ids=["qinq", "mpls", "gre-eth", "gre-ip-key", "erspan2", "erspan3", "vxlan", "pppoe"],
 )
 def test_mirror_encapsulations_expose_the_inner_flow(
     tmp_path: Path,
