@@ -28,6 +28,18 @@ _TACTIC_ORDER = {t: n for n, t in enumerate(Tactic)}
 RULE_TITLES = {
     "portscan.vertical": "Port scan",
     "portscan.horizontal": "Address sweep",
+    "webattack.sqli": "SQL injection",
+    "webattack.xss": "Cross-site scripting",
+    "webattack.traversal": "Path traversal or sensitive-file access",
+    "webattack.cmdi": "Command or code injection",
+    "webattack.log4shell": "Log4Shell (JNDI) exploitation",
+    "webattack.shellshock": "Shellshock exploitation",
+    "webattack.webshell": "Webshell request",
+    "webattack.scanner": "Web vulnerability scanner",
+    "dnstunnel.exfiltration": "DNS tunnelling",
+    "dga.lexical": "DGA lookups",
+    "dga.nxburst": "NXDOMAIN burst",
+    "beacon.c2": "Periodic beaconing",
 }
 """English incident titles by alert rule; unknown rules fall back to the rule name."""
 

@@ -38,6 +38,10 @@ class AuditAction(StrEnum):
 
     CREATED = "created"
     EXPIRED = "expired"
+    # Analysts' incident actions share the trail; their record's exception_id is the incident's.
+    INCIDENT_ASSIGNED = "incident_assigned"
+    INCIDENT_STATUS = "incident_status"
+    INCIDENT_NOTE = "incident_note"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,7 +147,7 @@ class AlertMark:
 
 @dataclass(frozen=True, kw_only=True)
 class AuditRecord:
-    """One change to an exception: who did what, when, and the exception as it then stood."""
+    """One change to an exception (or an analyst's incident action): who, what, when, detail."""
 
     time: float
     who: str

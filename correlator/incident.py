@@ -94,6 +94,7 @@ class Incident:
     stage: Stage | None = ecs("nssa.incident.stage", default=None)
     kill_chain: tuple[str, ...] = ecs("nssa.incident.kill_chain", default=())
     history: tuple[StatusChange, ...] = ecs("nssa.incident.history", default=())
+    assignee: str = ecs("nssa.incident.assignee", default="")  # the analyst handling it
 
     def to_ecs(self) -> dict[str, Any]:
         """Return the ECS document for this incident."""

@@ -39,6 +39,8 @@ def move(
 
 def carry_over(fresh: Incident, stored: Incident | None) -> Incident:
     """A re-correlated incident keeping the analysts' status and history from the store."""
-    if stored is None or not stored.history:
+    if stored is None or not (stored.history or stored.assignee):
         return fresh
-    return dataclasses.replace(fresh, status=stored.status, history=stored.history)
+    return dataclasses.replace(
+        fresh, status=stored.status, history=stored.history, assignee=stored.assignee
+    )

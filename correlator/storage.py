@@ -6,7 +6,7 @@ pipeline only see this protocol. Writes are idempotent: records are keyed by the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -96,6 +96,13 @@ class Store(Protocol):
 
     def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
         """Save an exception (replacing the same id) and append its audit record, together."""
+        ...
+
+    def edit_incident(
+        self, incident_id: str, change: Callable[[Incident], Incident], audit: AuditRecord
+    ) -> Incident | None:
+        """Apply an analyst's ``change`` to the stored incident without losing a concurrent
+        save, and append ``audit``; None when the id is unknown. ``change`` may raise."""
         ...
 
     def exceptions(self) -> list[AlertException]:

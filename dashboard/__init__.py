@@ -14,7 +14,8 @@ from werkzeug.wrappers import Response
 
 from correlator.organisation import OrganisationMap
 from correlator.storage import Store
-from dashboard import api, i18n, incidents
+from dashboard import actions, api, auth, i18n, incidents, overview
+from dashboard.users import User
 
 DEFAULTS: Mapping[str, object] = {"PER_PAGE": 50}
 """Settings ``config`` may override: ``PER_PAGE`` is incidents per list page."""
@@ -35,13 +36,19 @@ SECURITY_HEADERS: Mapping[str, str] = {
 def create_app(store: Store, *, config: Mapping[str, object] | None = None) -> Flask:
     """Build the dashboard over ``store``.
 
-    ``config`` holds Flask settings (upper case) and, optionally, ``"organisation"``: an
-    ``OrganisationMap`` whose unit names replace unit codes on the pages.
+    ``config`` holds Flask settings (upper case; ``SECRET_KEY`` signs sessions, random per
+    start when absent), ``"users"``: the accounts (at least one: there is no default login),
+    and optionally ``"organisation"``: an ``OrganisationMap`` whose unit names replace codes.
     """
     settings = dict(config or {})
     organisation = settings.pop("organisation", None) or OrganisationMap()
     if not isinstance(organisation, OrganisationMap):
         raise TypeError(f"config['organisation'] must be an OrganisationMap, not {organisation!r}")
+    users = settings.pop("users", ())
+    if not isinstance(users, tuple) or not all(isinstance(u, User) for u in users):
+        raise TypeError("config['users'] must be a tuple of dashboard.users.User")
+    if not users:
+        raise ValueError("no dashboard users: add [[dashboard.users]] (see `nssa user hash`)")
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(settings)
@@ -53,8 +60,11 @@ def create_app(store: Store, *, config: Mapping[str, object] | None = None) -> F
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     i18n.init_app(app)
+    auth.init_app(app, users)
     app.after_request(_add_security_headers)
+    app.register_blueprint(overview.bp)
     app.register_blueprint(incidents.bp)
+    app.register_blueprint(actions.bp)
     app.register_blueprint(api.bp)
     return app
 

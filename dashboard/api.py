@@ -22,7 +22,9 @@ def incidents() -> Response:
     page = queries.requested_page(request.args)
     default = int(current_app.config["PER_PAGE"])
     per_page = min(max(request.args.get("per_page", default, type=int), 1), MAX_PER_PAGE)
-    listing = queries.recent_incidents(queries.current_store(), page, per_page)
+    listing = queries.recent_incidents(
+        queries.current_store(), queries.current_viewer(), page, per_page
+    )
     return jsonify(
         page=listing.page,
         per_page=listing.per_page,
@@ -34,7 +36,7 @@ def incidents() -> Response:
 @bp.get("/api/incidents/<incident_id>")
 def incident(incident_id: str) -> Response | tuple[Response, int]:
     """One incident in full, with its alerts; 404 with a JSON error when the id is unknown."""
-    found = queries.incident_detail(queries.current_store(), incident_id)
+    found = queries.incident_detail(queries.current_store(), queries.current_viewer(), incident_id)
     if found is None:
         return jsonify(error="incident not found", id=incident_id), 404
     body = incident_view(found.incident, _organisation()) | {

@@ -16,6 +16,9 @@ from flask import Flask, Response, current_app, g, request, url_for
 
 from correlator.incident import Incident, IncidentStatus
 from correlator.organisation import OrganisationMap
+from correlator.posture import Direction
+from dashboard.console_messages import CONSOLE_MESSAGES
+from dashboard.users import Role
 from detectors.alert import Severity
 from detectors.attack import Tactic
 from sensors.ecs import format_time
@@ -126,6 +129,10 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "family.flood": _both("拒绝服务攻击", "Denial of service"),
     "family.amplification": _both("反射放大攻击", "Reflection amplification"),
     "family.ids": _both("入侵检测告警", "IDS alert"),
+    "family.webattack": _both("网站攻击", "Web attack"),
+    "family.dnstunnel": _both("DNS隧道", "DNS tunnelling"),
+    "family.dga": _both("域名生成算法(DGA)", "Domain generation algorithm (DGA)"),
+    "family.beacon": _both("周期性外联(心跳)", "Periodic beaconing"),
     "kind.killchain.recon_then_guessing": _both(
         "扫描后暴力破解", "Scan followed by password guessing"
     ),
@@ -141,6 +148,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "kind.killchain.c2_then_exfiltration": _both(
         "远控后数据外传", "Command and control then data leaving"
     ),
+    **CONSOLE_MESSAGES,
 }
 """Every UI string by key, in every language of ``LANGUAGES``."""
 
@@ -148,6 +156,8 @@ _LABEL_PREFIXES: Mapping[type[StrEnum], str] = {
     IncidentStatus: "status",
     Severity: "severity",
     Tactic: "tactic",
+    Direction: "direction",
+    Role: "role",
 }
 
 
@@ -209,10 +219,12 @@ def incident_title(incident: Incident) -> str:
             break
     else:
         return incident.title
-    source = incident.attackers[0] if incident.attackers else "?"
+    separator = "：" if current_language() == "zh-CN" else ": "
+    if not incident.attackers:  # host findings (tunnels, beacons) name the host itself
+        return f"{what}{separator}{', '.join(incident.victims[:2])}"
+    source = incident.attackers[0]
     target = f" → {incident.victims[0]}" if len(incident.victims) == 1 else ""
     more = f" (+{len(incident.victims) - 1})" if len(incident.victims) > 1 else ""
-    separator = "：" if current_language() == "zh-CN" else ": "
     return f"{what}{separator}{source}{target}{more}"
 
 
@@ -223,8 +235,8 @@ def local_time(epoch: float) -> str:
 
 def language_url(code: str) -> str:
     """The current page's URL in language ``code`` (the incident list when there is no page)."""
-    if request.endpoint is None:
-        return url_for("incidents.index", lang=code)
+    if request.endpoint is None or request.method != "GET":
+        return url_for("overview.index", lang=code)
     values = {**request.args.to_dict(), **(request.view_args or {}), "lang": code}
     return url_for(request.endpoint, **values)
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
+from correlator.lifecycle import MOVES
 from dashboard import queries
 
 bp = Blueprint("incidents", __name__)
@@ -16,9 +17,9 @@ bp = Blueprint("incidents", __name__)
 
 @bp.get("/")
 def root() -> Response:
-    """Send visitors to the incident list, keeping any ``?lang=``."""
+    """Send visitors to the posture overview, keeping any ``?lang=``."""
     values: dict[str, Any] = request.args.to_dict()
-    return redirect(url_for("incidents.index", **values))
+    return redirect(url_for("overview.index", **values))
 
 
 @bp.get("/incidents")
@@ -26,7 +27,9 @@ def index() -> str:
     """The incident list, highest risk first, one page at a time."""
     page = queries.requested_page(request.args)
     per_page = int(current_app.config["PER_PAGE"])
-    listing = queries.recent_incidents(queries.current_store(), page, per_page)
+    listing = queries.recent_incidents(
+        queries.current_store(), queries.current_viewer(), page, per_page
+    )
     return render_template("incidents.html", listing=listing)
 
 
@@ -34,15 +37,21 @@ def index() -> str:
 def detail(incident_id: str) -> str:
     """One incident: its fields, risk factors and alerts with their explanations.
 
-    :raise 404: when no incident has this id.
+    :raise 404: when no incident has this id, or it is another unit's.
     """
-    found = queries.incident_detail(queries.current_store(), incident_id)
+    found = queries.incident_detail(queries.current_store(), queries.current_viewer(), incident_id)
     if found is None:
         abort(404)
-    return render_template("incident.html", detail=found)
+    return render_template("incident.html", detail=found, moves=MOVES[found.incident.status])
 
 
 @bp.app_errorhandler(NotFound)
 def not_found(error: NotFound) -> tuple[str, int]:
     """The 404 page, in the visitor's language."""
     return render_template("not_found.html"), 404
+
+
+@bp.app_errorhandler(Forbidden)
+def forbidden(error: Forbidden) -> tuple[str, int]:
+    """The 403 page (a read-only role, or a POST without its CSRF token)."""
+    return render_template("forbidden.html"), 403

@@ -6,13 +6,17 @@ from collections.abc import Mapping
 
 from detectors.amplification import Amplification
 from detectors.base import Detector
+from detectors.beacon import Beacon
 from detectors.bruteforce import BruteForce
+from detectors.dga import Dga
 from detectors.distributed import DistributedScan
+from detectors.dnstunnel import DnsTunnel
 from detectors.flood import Flood
 from detectors.ids import IdsAlerts
 from detectors.portscan import PortScan
 from detectors.probescan import ProbeScan
 from detectors.trw import ThresholdRandomWalk
+from detectors.webattack import WebAttack
 
 REGISTRY: Mapping[str, type[Detector]] = {
     PortScan.name: PortScan,
@@ -23,5 +27,9 @@ REGISTRY: Mapping[str, type[Detector]] = {
     Flood.name: Flood,
     Amplification.name: Amplification,
     IdsAlerts.name: IdsAlerts,
+    WebAttack.name: WebAttack,
+    DnsTunnel.name: DnsTunnel,
+    Dga.name: Dga,
+    Beacon.name: Beacon,
 }
 """Every detector class, by the name used in settings (``[detectors.NAME]``)."""

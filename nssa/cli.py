@@ -457,6 +457,26 @@ def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) 
     run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)
 
 
+@main.group("user")
+def user_group() -> None:
+    """Dashboard accounts (listed in the settings file's [[dashboard.users]])."""
+
+
+@user_group.command("hash")
+def user_hash_command() -> None:
+    """Print a password hash for ``password_hash``; the password comes from a prompt or stdin."""
+    from dashboard.users import hash_password
+
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    try:
+        click.echo(hash_password(password))
+    except ValueError as exc:
+        raise click.ClickException(str(exc).partition(": ")[2]) from exc
+
+
 # Registered last: these commands use the options and helpers defined above.
 from nssa.cli_correlate import correlate_command, exceptions_group, posture_command  # noqa: E402
 

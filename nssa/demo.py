@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
 import click
 
+from dashboard.users import Role, User, hash_password
 from nssa.errors import MonitorError
 from nssa.pipeline import replay
 from nssa.serve import serve
@@ -47,6 +49,17 @@ def run_demo(*, host: str, port: int, open_browser: bool, store_url: str | None)
             f"demo: {report.capture.packets} packets, {report.events} flows, "
             f"{report.alerts} alerts, {report.incidents} incidents in {store_url}"
         )
-        serve(store, settings, host=host, port=port, open_browser=open_browser)
+        password = secrets.token_urlsafe(12)
+        demo_user = User(name="demo", role=Role.ADMIN, password_hash=hash_password(password))
+        click.echo(f"demo login (valid until the demo stops): demo / {password}")
+        serve(
+            store,
+            settings,
+            host=host,
+            port=port,
+            open_browser=open_browser,
+            users=(demo_user,),
+            demo_link=(secrets.token_urlsafe(24), demo_user.name),
+        )
     finally:
         store.close()

@@ -9,14 +9,47 @@ from werkzeug.serving import make_server
 
 from correlator.storage import Store
 from dashboard import create_app
+from dashboard.users import User
+from nssa.errors import ConfigError
 from nssa.settings import Settings
 
 
-def serve(store: Store, settings: Settings, *, host: str, port: int, open_browser: bool) -> None:
-    """Serve the dashboard until interrupted, printing its URL first."""
-    app = create_app(store, config={"organisation": settings.organisation})
+def serve(
+    store: Store,
+    settings: Settings,
+    *,
+    host: str,
+    port: int,
+    open_browser: bool,
+    users: tuple[User, ...] | None = None,
+    demo_link: tuple[str, str] | None = None,
+) -> None:
+    """Serve the dashboard until interrupted, printing its URL first.
+
+    ``users`` replaces the configured accounts (``nssa demo``'s one-time login).
+    """
+    accounts = settings.dashboard.users if users is None else users
+    if not accounts:
+        # No default password: a dashboard without accounts does not start at all.
+        raise ConfigError(
+            settings.source,
+            "dashboard.users",
+            "no users: add one (`nssa user hash` makes the hash)",
+        )
+    config: dict[str, object] = {
+        "organisation": settings.organisation,
+        "users": accounts,
+        "SESSION_COOKIE_SECURE": settings.dashboard.secure_cookies,
+    }
+    if settings.dashboard.secret_key:
+        config["SECRET_KEY"] = settings.dashboard.secret_key
+    if demo_link is not None:
+        config["DEMO_LINK"] = demo_link
+    app = create_app(store, config=config)
     server = make_server(host, port, app, threaded=True)
     url = f"http://{host}:{server.server_port}/"
+    if demo_link is not None:
+        url += f"login/demo/{demo_link[0]}"
     click.echo(f"NSSA dashboard: {url}", err=False)
     if open_browser:
         webbrowser.open(url)

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from correlator.correlate import CorrelatorConfig
 from correlator.organisation import OrganisationMap, Unit, UnitKind
+from dashboard.users import User
 from detectors.registry import REGISTRY
 from detectors.site import Site
 from nssa.errors import ConfigError
@@ -36,6 +37,7 @@ TOP_LEVEL = (
     "correlator",
     "collect",
     "site",
+    "dashboard",
 )
 _INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
@@ -156,6 +158,25 @@ class CollectSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class DashboardSettings:
+    """The dashboard's accounts and session keys; with no users it refuses to start."""
+
+    secret_key: str = ""
+    """Signs session cookies; empty: a random key per start (everyone signs in again)."""
+    secure_cookies: bool = False
+    """Send the session cookie over HTTPS only; set it when a TLS proxy fronts the dashboard."""
+    users: tuple[User, ...] = ()
+    """``[[dashboard.users]]``: name, role, password_hash (``nssa user hash``), units."""
+
+    def __post_init__(self) -> None:
+        if self.secret_key and len(self.secret_key) < 32:
+            raise ValueError("secret_key: use at least 32 random characters, or leave it empty")
+        names = [u.name for u in self.users]
+        if len(set(names)) != len(names):
+            raise ValueError("users: user names must be unique")
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything NSSA is configured with."""
 
@@ -170,6 +191,7 @@ class Settings:
     collect: CollectSettings = field(default_factory=CollectSettings)
     site: Site = field(default_factory=Site)
     """Addresses in use and the city's own scanners (the organisation map adds its subnets)."""
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
 
     def detector_config(self, name: str) -> Any:
         """The config of detector ``name``: from the file, else the detector's defaults."""
@@ -218,7 +240,26 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
             CollectSettings, _table(file, "collect", raw.get("collect", {})), file, "collect"
         ),
         site=build(Site, _table(file, "site", raw.get("site", {})), file, "site"),
+        dashboard=_dashboard(file, _table(file, "dashboard", raw.get("dashboard", {})), units),
     )
+
+
+def _dashboard(file: str, raw: dict[str, Any], units: tuple[Unit, ...]) -> DashboardSettings:
+    table = dict(raw)
+    users = tuple(
+        build(User, _table(file, f"dashboard.users[{n}]", entry), file, f"dashboard.users[{n}]")
+        for n, entry in enumerate(_array(file, "dashboard.users", table.pop("users", [])))
+    )
+    codes = {u.code for u in units}
+    for n, user in enumerate(users):
+        for code in user.units:
+            if code not in codes:
+                raise ConfigError(file, f"dashboard.users[{n}].units", f"no unit has code {code!r}")
+    settings = build(DashboardSettings, table, file, "dashboard")
+    try:
+        return dataclasses.replace(settings, users=users)
+    except ValueError as exc:
+        raise ConfigError(file, "dashboard", str(exc)) from exc
 
 
 def _units(file: str, city: CitySettings, raw: Any) -> tuple[Unit, ...]:

@@ -12,11 +12,15 @@ from flask.testing import FlaskClient
 
 from correlator.incident import Incident, IncidentStatus
 from correlator.organisation import OrganisationMap, Unit, UnitKind
-from dashboard import SECURITY_HEADERS, create_app
+from correlator.posture import Direction
+from dashboard import SECURITY_HEADERS
 from dashboard.i18n import LANGUAGES, MESSAGES
+from dashboard.summary import stage_order
+from dashboard.users import Role
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from nssa.stores.sqlite import SqliteStore
+from tests.dashboard_users import make_app, signed_in
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -78,12 +82,12 @@ def store(
 
 @pytest.fixture
 def app(store: SqliteStore) -> Flask:
-    return create_app(store, config={"TESTING": True, "organisation": ORGANISATION})
+    return make_app(store, {"organisation": ORGANISATION})
 
 
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+    return signed_in(app)
 
 
 def page(client: FlaskClient, url: str, status: int = 200) -> str:
@@ -93,9 +97,9 @@ def page(client: FlaskClient, url: str, status: int = 200) -> str:
     return response.get_data(as_text=True)
 
 
-def test_root_redirects_to_the_incident_list(client: FlaskClient) -> None:
+def test_root_redirects_to_the_posture_overview(client: FlaskClient) -> None:
     response = client.get("/")
-    assert (response.status_code, response.location) == (302, "/incidents")
+    assert (response.status_code, response.location) == (302, "/overview")
 
 
 def test_list_is_chinese_by_default(client: FlaskClient) -> None:
@@ -134,12 +138,12 @@ def test_unknown_language_falls_back_to_chinese(client: FlaskClient) -> None:
 
 
 def test_units_show_codes_without_an_organisation_map(store: SqliteStore) -> None:
-    body = page(create_app(store).test_client(), "/incidents")
+    body = page(signed_in(make_app(store)), "/incidents")
     assert "police" in body and "市公安局" not in body
 
 
 def test_list_is_ranked_and_paged(store: SqliteStore) -> None:
-    client = create_app(store, config={"PER_PAGE": 1}).test_client()
+    client = signed_in(make_app(store, {"PER_PAGE": 1}))
     first, second = page(client, "/incidents"), page(client, "/incidents?page=2")
     assert ("inc-scan" in first, "inc-hostile" in first, 'rel="next"' in first) == (
         True,
@@ -159,7 +163,7 @@ def test_unusable_page_numbers_mean_the_first_page(client: FlaskClient) -> None:
 
 def test_empty_store_says_so(tmp_path: Path) -> None:
     with SqliteStore(tmp_path / "empty.db") as empty:
-        assert "暂无安全事件" in page(create_app(empty).test_client(), "/incidents")
+        assert "暂无安全事件" in page(signed_in(make_app(empty)), "/incidents")
 
 
 def test_detail_shows_fields_risk_factors_and_alerts(client: FlaskClient) -> None:
@@ -255,7 +259,9 @@ def test_every_template_key_is_in_the_catalogue_in_every_language() -> None:
         for key in re.findall(r"_\('([\w.]+)'", template.read_text(encoding="utf-8"))
     }
     labels = {f"status.{s}" for s in IncidentStatus} | {f"severity.{s}" for s in Severity}
-    labels |= {f"tactic.{t}" for t in Tactic}
+    labels |= {f"tactic.{t}" for t in Tactic} | {f"stage.{s}" for s in stage_order()}
+    labels |= {f"direction.{d}" for d in Direction} | {f"role.{r}" for r in Role}
+    used = {key for key in used if not key.endswith(".")}  # prefixes of the labels above
     incomplete = [
         key for key in sorted(used | labels) if set(MESSAGES.get(key, {})) != set(LANGUAGES)
     ]
@@ -270,7 +276,7 @@ def test_kill_chain_titles_follow_the_page_language(tmp_path: Path) -> None:
         id="inc-chain", kind="killchain.guessing_then_login", title="stored English title"
     )
     store.put_incidents([incident])
-    client = create_app(store).test_client()
+    client = signed_in(make_app(store))
     chinese = client.get("/incidents").get_data(as_text=True)
     english = client.get("/incidents?lang=en").get_data(as_text=True)
     store.close()

@@ -14,6 +14,7 @@ from correlator.exceptions import (
     AlertException,
     AlertMark,
     AuditAction,
+    AuditRecord,
     ExceptionKind,
     Scope,
     audit,
@@ -345,6 +346,47 @@ def test_unknown_incident_is_none(store: AnyStore, incidents: None) -> None:
 
 def test_unknown_incident_in_an_empty_store_is_none(store: AnyStore) -> None:
     assert (store.incident("inc-nope"), store.incidents(IncidentQuery())) == (None, [])
+
+
+def test_edit_incident_saves_the_change_and_its_audit(
+    store: AnyStore, make_incident: IncidentFactory
+) -> None:
+    store.put_incidents([make_incident(id="inc-edit")])
+    record = AuditRecord(
+        time=T0,
+        who="李工",
+        action=AuditAction.INCIDENT_ASSIGNED,
+        exception_id="inc-edit",
+        detail="assigned to 李工",
+    )
+    changed = store.edit_incident(
+        "inc-edit", lambda i: dataclasses.replace(i, assignee="李工"), record
+    )
+    missing = store.edit_incident("inc-nope", lambda i: i, record)
+    stored = store.incident("inc-edit")
+    assert (changed == stored, stored.assignee if stored else None, missing) == (True, "李工", None)
+    assert [(r.action, r.exception_id) for r in store.audit_records()] == [
+        (AuditAction.INCIDENT_ASSIGNED, "inc-edit")
+    ]
+
+
+def test_edit_incident_that_raises_saves_nothing(
+    store: AnyStore, make_incident: IncidentFactory
+) -> None:
+    store.put_incidents([make_incident(id="inc-edit")])
+    record = AuditRecord(
+        time=T0, who="李工", action=AuditAction.INCIDENT_NOTE, exception_id="inc-edit", detail="x"
+    )
+
+    def refuse(incident: Incident) -> Incident:
+        raise ValueError("not allowed")
+
+    with pytest.raises(ValueError, match="not allowed"):
+        store.edit_incident("inc-edit", refuse, record)
+    assert (store.incident("inc-edit") == make_incident(id="inc-edit"), store.audit_records()) == (
+        True,
+        [],
+    )
 
 
 def _exception(**scope: Any) -> AlertException:

@@ -302,6 +302,17 @@ class ElasticsearchStore:
         self.save_incident(changed, current.version)
         return changed
 
+    def edit_incident(
+        self, incident_id: str, change: Callable[[Incident], Incident], audit: AuditRecord
+    ) -> Incident | None:
+        """Edit with the version check of :meth:`update_incident`, then append the audit."""
+        if self.versioned_incident(incident_id) is None:
+            return None
+        changed = self.update_incident(incident_id, change)
+        # Written after the edit, so the trail never records a change that was not saved.
+        self._put_record("audit", audit.id, to_document(audit))
+        return changed
+
     def ensure_templates(self) -> None:
         """Install the component and index templates (idempotent; once per store object)."""
         if self._templates_ready:

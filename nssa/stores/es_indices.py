@@ -91,6 +91,7 @@ _INCIDENT_FIELDS = _tree(
     stage=_KEYWORD,
     kill_chain=_KEYWORD,
     history=_OPAQUE,  # the analysts' trail: shown with the incident, never searched
+    assignee=_KEYWORD,
 )
 
 

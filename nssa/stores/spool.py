@@ -207,6 +207,12 @@ class SpoolingStore:
         """Save an exception and its audit record in the store."""
         self.store.put_exception(exception, audit)
 
+    def edit_incident(
+        self, incident_id: str, change: Callable[[Incident], Incident], audit: AuditRecord
+    ) -> Incident | None:
+        """Edit an incident in the store (analysts' edits are not spooled)."""
+        return self.store.edit_incident(incident_id, change, audit)
+
     def exceptions(self) -> list[AlertException]:
         """Every exception (from the store)."""
         return self.store.exceptions()

@@ -163,10 +163,7 @@ class SqliteStore:
     def put_incidents(self, incidents: Sequence[Incident]) -> int:
         """Store incidents by id, replacing older versions; return how many were written."""
         batch = _last_by_id(incidents)
-        rows = [
-            (key, i.first_seen, i.last_seen, i.status.value, i.risk_score, _dump(i.to_ecs()))
-            for key, i in batch.items()
-        ]
+        rows = [_incident_row(key, i) for key, i in batch.items()]
         with self._write("write incidents") as cur:
             cur.executemany(_upsert("incidents"), rows)
             _replace_members(cur, "incident_units", batch, lambda i: i.units)
@@ -231,6 +228,31 @@ class SqliteStore:
                 "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
                 [audit.id, audit.time, _dump(to_document(audit))],
             )
+
+    def edit_incident(
+        self, incident_id: str, change: Callable[[Incident], Incident], audit: AuditRecord
+    ) -> Incident | None:
+        """Read, change and save an incident and append ``audit`` in one write transaction.
+
+        The transaction holds the write lock from the read on, so no other save can slip in
+        between (SQLite's equivalent of Elasticsearch's versioned save).
+        """
+        with self._write(f"edit incident {incident_id}") as cur:
+            row = cur.execute("SELECT doc FROM incidents WHERE id = ?", [incident_id]).fetchone()
+            if row is None:
+                return None
+            changed = change(Incident.from_ecs(json.loads(row[0])))
+            if changed.id != incident_id:
+                raise StoreError(f"{self.path}: an edit may not change an incident's id")
+            batch = {incident_id: changed}
+            cur.execute(_upsert("incidents"), _incident_row(incident_id, changed))
+            _replace_members(cur, "incident_units", batch, lambda i: i.units)
+            _replace_members(cur, "incident_attackers", batch, lambda i: i.attackers)
+            cur.execute(
+                "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
+                [audit.id, audit.time, _dump(to_document(audit))],
+            )
+        return changed
 
     def exceptions(self) -> list[AlertException]:
         """Every exception, newest first."""
@@ -330,6 +352,10 @@ class SqliteStore:
 def _last_by_id(records: Iterable[_R]) -> dict[str, _R]:
     """Key a batch by record id; a later record with the same id replaces an earlier one."""
     return {record.id: record for record in records}
+
+
+def _incident_row(key: str, i: Incident) -> tuple[object, ...]:
+    return (key, i.first_seen, i.last_seen, i.status.value, i.risk_score, _dump(i.to_ecs()))
 
 
 def _dump(doc: dict[str, Any]) -> str:

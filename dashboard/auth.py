@@ -1,0 +1,154 @@
+"""Login, sessions and CSRF: every page but the login form needs a signed-in user.
+
+The session cookie is signed (Flask), HttpOnly and SameSite=Strict. Every POST must carry the
+session's CSRF token in the ``csrf_token`` form field; SameSite alone does not cover older
+browsers or same-site subdomains.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Sequence
+
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from werkzeug.wrappers import Response
+
+from dashboard.throttle import LoginThrottle
+from dashboard.users import User, authenticate
+
+bp = Blueprint("auth", __name__)
+"""Routes ``/login`` and ``/logout``."""
+
+OPEN_ENDPOINTS = frozenset({"auth.login", "auth.demo_link", "static", "api.healthz"})
+"""Endpoints served without a session (the load balancer's health check needs none)."""
+
+
+def init_app(app: Flask, users: Sequence[User]) -> None:
+    """Require a login everywhere except ``OPEN_ENDPOINTS`` and check CSRF on every POST."""
+    app.extensions["nssa.users"] = tuple(users)
+    app.extensions["nssa.login_throttle"] = LoginThrottle()
+    if not app.config.get("SECRET_KEY"):
+        # Per start: sessions end at a restart, which beats a key that never changes.
+        app.config["SECRET_KEY"] = secrets.token_hex(32)
+    app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
+    app.before_request(_check_csrf)
+    app.before_request(_require_login)
+    app.jinja_env.globals.update(csrf_token=csrf_token, current_user=current_user)
+    app.register_blueprint(bp)
+
+
+def current_user() -> User | None:
+    """The signed-in user of this request, or None."""
+    user: User | None = g.get("nssa_user")
+    return user
+
+
+def signed_in_user() -> User:
+    """The signed-in user (routes behind the login check only)."""
+    user = current_user()
+    if user is None:
+        abort(401)
+    return user
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Response | str | tuple[str, int]:
+    """The login form; a right name and password start a fresh session."""
+    if request.method == "GET":
+        return render_template("login.html", failed=False)
+    users: tuple[User, ...] = current_app.extensions["nssa.users"]
+    throttle: LoginThrottle = current_app.extensions["nssa.login_throttle"]
+    name = request.form.get("name", "")
+    keys = (f"name:{name}", f"addr:{request.remote_addr}")
+    if throttle.blocked(*keys):
+        # Checked before the password, so a guesser learns nothing while paused.
+        return render_template("login.html", failed=False, throttled=True), 429
+    user = authenticate(users, name, request.form.get("password", ""))
+    if user is None:
+        throttle.failed(*keys)
+        return render_template("login.html", failed=True), 401
+    throttle.succeeded(*keys)
+    # A new session (and CSRF token) at login, so a planted session id cannot be reused.
+    session.clear()
+    session["user"] = user.name
+    csrf_token()
+    return redirect(_safe_next(request.args.get("next")))
+
+
+@bp.get("/login/demo/<token>")
+def demo_link(token: str) -> str:
+    """``nssa demo`` only: the secret link it prints signs its user in and lists incidents.
+
+    Enabled by the ``DEMO_LINK`` setting (token, user name), which only the demo sets; the
+    token is random per demo run and the demo serves loopback only.
+    """
+    link = current_app.config.get("DEMO_LINK")
+    if not link or not hmac.compare_digest(token.encode(), str(link[0]).encode()):
+        abort(404)
+    users: tuple[User, ...] = current_app.extensions["nssa.users"]
+    user = next((u for u in users if u.name == link[1]), None)
+    if user is None:
+        abort(404)
+    session.clear()
+    session["user"] = user.name
+    g.nssa_user = user
+    csrf_token()
+    from dashboard.incidents import index  # the list itself, so the link shows incidents
+
+    return index()
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session."""
+    session.clear()
+    return redirect(url_for("auth.login"))
+
+
+def _require_login() -> Response | None:
+    users: tuple[User, ...] = current_app.extensions["nssa.users"]
+    name = session.get("user")
+    g.nssa_user = next((u for u in users if u.name == name), None)
+    if g.nssa_user is not None or request.endpoint in OPEN_ENDPOINTS:
+        return None
+    if request.path.startswith("/api/"):
+        abort(401)
+    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _check_csrf() -> None:
+    # The login form too: its token was set when the form was shown (no login CSRF).
+    if request.method != "POST":
+        return
+    sent = request.form.get("csrf_token", "")
+    expected = session.get("csrf")
+    if not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        abort(403)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a local path may follow a login, never another site."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("overview.index")

@@ -1,0 +1,318 @@
+"""Command-and-control beaconing: regular connections of one host to one destination.
+
+RITA v5's score per pair, where a pair is (source, destination, port) for flows and HTTP
+requests, or (source, SNI) for TLS ClientHellos: the mean of the timestamp, data-size,
+histogram and duration sub-scores of ``detectors.beaconscore`` (data size is left out when
+the input has no sizes), adjusted by destination prevalence (+15 % when at most 2 % of
+hosts reach it, -15 % at 50 % or more; applied once ``prevalence_min_hosts`` hosts are seen).
+A pair scoring ``min_score`` alerts. A pair between ``base_score`` and ``min_score`` alerts
+too when the periodogram of its connection times has a significant peak near its median
+interval (Fisher's g test) and it persists (duration score at least 0.5: password guessing
+is regular but short); this catches jittered beacons whose interval statistics look noisy.
+Pairs are scored every ``analysis_seconds`` of event time and at the end of input.
+Allow-listed ports and names (NTP, DNS, update checks) are never scored.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from detectors import beaconscore as bs
+from detectors.alert import Alert, Severity
+from detectors.attack import Tactic
+from detectors.site import Site, is_unicast
+from detectors.windows import BoundedMap
+from sensors.events import Event, Flow, HttpRequest, TlsHello
+
+Key = tuple[str, str, str, int]
+"""(input kind, source, destination address or name, port; 0 for SNI pairs)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class BeaconConfig:
+    """Scoring thresholds, allowlist and state bounds of the beacon detector."""
+
+    min_connections: int = 6
+    """Unique connection times a pair needs before it is scored (RITA: 4)."""
+    min_interval_seconds: float = 10.0
+    """Pairs whose median interval is shorter are sessions, polling or password guessing
+    (regular but fast), not beacons; C2 frameworks sleep tens of seconds or more."""
+    min_score: float = 0.7
+    """Score (0-1) that raises an alert on its own (RITA bands: 0.5 base, 0.7 low)."""
+    base_score: float = 0.5
+    """Score from which a significant periodogram peak also raises an alert."""
+    periodic_p_value: float = 1e-3
+    """Fisher's g p-value under which the event train counts as periodic."""
+    iqr_floor: float = 10.0
+    """Skewness is taken as 0 when the interquartile range is below this (RITA: 10)."""
+    rare_share: float = 0.02
+    """Destinations reached by at most this share of hosts are rare (+ ``prevalence_step``)."""
+    common_share: float = 0.5
+    """Destinations reached by at least this share of hosts are common (- the step)."""
+    prevalence_step: float = 0.15
+    """RITA's prevalence adjustment of the score."""
+    prevalence_min_hosts: int = 50
+    """Hosts that must be seen before prevalence means anything."""
+    analysis_seconds: float = 3600.0
+    """Pairs are scored this often (event time), and at the end of input."""
+    state_seconds: float = 86_400.0
+    """A pair silent this long is forgotten."""
+    allow_ports: tuple[int, ...] = (53, 67, 68, 123, 137, 138, 1900, 5353, 5355)
+    """Destination ports of benign periodic services (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS)."""
+    allow_names: tuple[str, ...] = (
+        "ntp.org",
+        "time.windows.com",
+        "windowsupdate.com",
+        "update.microsoft.com",
+        "ntp.aliyun.com",
+        "time.apple.com",
+    )
+    """SNI or Host suffixes of benign periodic services (time, operating-system updates)."""
+    max_events: int = 4096
+    """Connection times kept per pair (the most recent)."""
+    max_keys: int = 100_000
+    """Pairs tracked at once."""
+    site: Site = field(default_factory=Site, metadata={"site": True})
+
+    def __post_init__(self) -> None:
+        checks = {
+            "min_connections": 4 <= self.min_connections <= 100_000,
+            "min_interval_seconds": 0.0 <= self.min_interval_seconds <= 86_400.0,
+            "min_score": 0.0 < self.min_score <= 1.0,
+            "base_score": 0.0 < self.base_score <= self.min_score,
+            "periodic_p_value": 0.0 < self.periodic_p_value < 0.5,
+            "iqr_floor": 0.0 <= self.iqr_floor <= 86_400.0,
+            "rare_share": 0.0 <= self.rare_share < self.common_share,
+            "common_share": self.rare_share < self.common_share <= 1.0,
+            "prevalence_step": 0.0 <= self.prevalence_step <= 0.5,
+            "prevalence_min_hosts": 1 <= self.prevalence_min_hosts <= 10_000_000,
+            "analysis_seconds": 60.0 <= self.analysis_seconds <= 7 * 86_400.0,
+            "state_seconds": 3600.0 <= self.state_seconds <= 30 * 86_400.0,
+            "allow_ports": all(0 <= p <= 65_535 for p in self.allow_ports),
+            "allow_names": all(n and n == n.lower() for n in self.allow_names),
+            "max_events": self.min_connections <= self.max_events <= 1_000_000,
+            "max_keys": 1 <= self.max_keys <= 10_000_000,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+
+
+@dataclass
+class _Pair:
+    """Connection times (and sizes) of one pair."""
+
+    sensor: str
+    dst_ip: str
+    last: float
+    times: list[float] = field(default_factory=list)
+    sizes: list[float] = field(default_factory=list)
+    evidence: list[str] = field(default_factory=list)
+    fired: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Score:
+    """A pair's sub-scores and final score."""
+
+    timestamp: float
+    size: float | None
+    histogram: float
+    duration: float
+    prevalence: float
+    score: float
+    median_interval: float
+    periodic: bs.Periodicity | None
+
+
+class Beacon:
+    """RITA-style beacon scoring with a periodogram check and an allowlist."""
+
+    name: ClassVar[str] = "beacon"
+    Config: ClassVar[type[BeaconConfig]] = BeaconConfig
+
+    def __init__(self, config: BeaconConfig) -> None:
+        self.config = config
+        self._pairs: BoundedMap[Key, _Pair] = BoundedMap(config.max_keys)
+        self._hosts: BoundedMap[str, bool] = BoundedMap(config.max_keys)
+        self._reach: BoundedMap[str, BoundedMap[str, bool]] = BoundedMap(config.max_keys)
+        self._start: float | None = None
+        self._end = 0.0
+        self._next = 0.0
+
+    def observe(self, event: Event) -> list[Alert]:
+        """Record one connection time; score pairs when an analysis interval has passed."""
+        found = self._connection(event)
+        if found is None:
+            return []
+        key, t, size = found
+        if self._start is None:
+            self._start, self._next = t, t + self.config.analysis_seconds
+        self._end = max(self._end, t)
+        self._remember(key, event, t, size)
+        return self.flush(t) if t >= self._next else []
+
+    def flush(self, now: float) -> list[Alert]:
+        """Score every unfired pair (at the end of input, or when an interval has passed)."""
+        if self._start is None or now < self._next:
+            return []
+        self._next = now + self.config.analysis_seconds
+        end = self._end if now == float("inf") else max(self._end, now)
+        alerts = [a for key, pair in self._pairs.items() if (a := self._judge(key, pair, end))]
+        self._pairs.expire(lambda p: end - p.last > self.config.state_seconds)
+        return alerts
+
+    def _connection(self, event: Event) -> tuple[Key, float, float | None] | None:
+        c = self.config
+        found: tuple[Key, float, float | None]
+        if isinstance(event, Flow):
+            key: Key = ("flow", event.src_ip, event.dst_ip, event.dst_port)
+            found = (key, event.start, float(event.bytes_out + event.bytes_in))
+        elif isinstance(event, HttpRequest) and event.dst_ip:
+            host = event.host.lower()
+            if any(host == n or host.endswith("." + n) for n in c.allow_names):
+                return None
+            key = ("http", event.src_ip, event.dst_ip, event.dst_port or 80)
+            size = event.request_bytes + event.response_bytes
+            found = (key, event.time, float(size) if size else None)
+        elif isinstance(event, TlsHello) and event.server_name:
+            sni = event.server_name.lower()
+            if any(sni == n or sni.endswith("." + n) for n in c.allow_names):
+                return None
+            return ("tls", event.src_ip, sni, 0), event.time, None
+        else:
+            return None
+        if event.dst_port in c.allow_ports or not is_unicast(event.dst_ip or ""):
+            return None
+        return found
+
+    def _remember(self, key: Key, event: Event, t: float, size: float | None) -> None:
+        c = self.config
+        dst = getattr(event, "dst_ip", "")
+        pair = self._pairs.touch(key, lambda: _Pair(sensor=event.sensor, dst_ip=dst, last=t))
+        pair.last = max(pair.last, t)
+        pair.times.append(float(int(t)))  # RITA: unique connections at one-second resolution
+        if size is not None:
+            pair.sizes.append(size)
+        if len(pair.times) > c.max_events:
+            del pair.times[0], pair.sizes[:1]
+        if len(pair.evidence) < 10:
+            pair.evidence.append(event.id)
+        self._hosts.touch(key[1], lambda: True)
+        self._reach.touch(key[2], lambda: BoundedMap(c.max_keys)).touch(key[1], lambda: True)
+
+    def _judge(self, key: Key, pair: _Pair, end: float) -> Alert | None:
+        c = self.config
+        if pair.fired or len(set(pair.times)) < c.min_connections:
+            return None
+        score = self._score(key, pair, end)
+        if score is None:
+            return None
+        found = score.periodic
+        periodic = (
+            found is not None
+            and found.p_value < c.periodic_p_value
+            and abs(found.period - score.median_interval) <= 0.25 * score.median_interval
+        )
+        if score.score < c.min_score and not (
+            periodic and score.score >= c.base_score and score.duration >= 0.5
+        ):
+            return None
+        pair.fired = True
+        return self._alert(key, pair, score, periodic)
+
+    def _score(self, key: Key, pair: _Pair, end: float) -> _Score | None:
+        c = self.config
+        times = sorted(set(pair.times))
+        intervals = np.diff(times)
+        intervals = intervals[intervals > 0]
+        if len(intervals) < 3:
+            return None
+        median = float(np.median(intervals))
+        if median < c.min_interval_seconds:
+            return None
+        start = self._start if self._start is not None else times[0]
+        parts = [
+            bs.regularity(intervals.tolist(), c.iqr_floor),
+            bs.histogram_score(times, start, end),
+            bs.duration_score(times, start, end),
+        ]
+        size = bs.regularity(pair.sizes, c.iqr_floor) if pair.sizes else None
+        prevalence = self._prevalence(key[2])
+        mean = (sum(parts) + (size or 0.0)) / (len(parts) + (size is not None))
+        return _Score(
+            timestamp=parts[0],
+            size=size,
+            histogram=parts[1],
+            duration=parts[2],
+            prevalence=prevalence,
+            score=bs.clamp(mean + prevalence),
+            median_interval=median,
+            periodic=bs.periodogram(times, median),
+        )
+
+    def _prevalence(self, destination: str) -> float:
+        c = self.config
+        hosts = len(self._hosts)
+        reach = self._reach.get(destination)
+        if hosts < c.prevalence_min_hosts or reach is None:
+            return 0.0
+        share = len(reach) / hosts
+        return bs.prevalence_modifier(share, c.rare_share, c.common_share, c.prevalence_step)
+
+    def _alert(self, key: Key, pair: _Pair, s: _Score, periodic: bool) -> Alert:
+        kind, source, target, port = key
+        times = sorted(set(pair.times))
+        percent = round(100 * s.score)
+        band = next(
+            b
+            for limit, b in ((1.0, "high"), (0.9, "medium"), (0.7, "low"), (0, "base"))
+            if s.score >= limit
+        )
+        facts: dict[str, int | float | str] = {
+            "score": round(s.score, 3),
+            "band": band,
+            "timestamp_score": round(s.timestamp, 3),
+            "histogram_score": round(s.histogram, 3),
+            "duration_score": round(s.duration, 3),
+            "prevalence_modifier": s.prevalence,
+            "connections": len(times),
+            "median_interval_seconds": round(s.median_interval, 3),
+            "min_score": self.config.min_score,
+            "input": kind,
+        }
+        if s.size is not None:
+            facts["data_size_score"] = round(s.size, 3)
+            facts["median_bytes"] = float(np.median(pair.sizes))
+        if s.periodic is not None:
+            facts["periodogram_period_seconds"] = round(s.periodic.period, 3)
+            facts["periodogram_g"] = round(s.periodic.g, 4)
+            facts["periodogram_p_value"] = float(f"{s.periodic.p_value:.3g}")
+        where = f"{target}:{port}" if port else f"{target} (SNI)"
+        why = " with a significant periodogram peak" if periodic and s.score < 0.7 else ""
+        alert = Alert(
+            time=times[-1],
+            first_seen=times[0],
+            last_seen=times[-1],
+            detector=self.name,
+            rule="beacon.c2",
+            severity=Severity.HIGH if s.score >= 0.9 else Severity.MEDIUM,
+            sensor=pair.sensor,
+            source_ip=source,
+            destination_ip=pair.dst_ip or None,
+            destinations=(pair.dst_ip,) if pair.dst_ip else (),
+            destination_ports=(port,) if port else (),
+            tactic=Tactic.COMMAND_AND_CONTROL,
+            technique="T1573" if kind == "tls" or port == 443 else "T1071.001",
+            identifier=f"beacon:{source}->{where}",
+            explanation=(
+                f"{source} connected to {where} {len(times)} times about every "
+                f"{s.median_interval:.0f} s; beacon score {percent} % ({band}){why}"
+            ),
+            facts=facts,
+            evidence=tuple(pair.evidence),
+        )
+        return self.config.site.label(alert)
