@@ -105,9 +105,30 @@ def normalise(alert: Alert, organisation: OrganisationMap) -> NormalAlert:
         entity=entity,
         attacker=attacker,
         victims=victims,
-        stage=STAGES.get(alert.tactic),
+        stage=stage_of(alert),
         technique=alert.technique or DEFAULT_TECHNIQUES.get(alert.tactic, ""),
     )
+
+
+SUCCESS_FACTS = ("compromise", "answered_2xx")
+"""Facts by which an initial-access alert says the attempt worked (a login, an exploit that
+the server answered with success); without one it is only an attempt."""
+
+
+def stage_of(alert: Alert) -> Stage | None:
+    """The kill-chain stage of an alert; initial access only when the alert shows success.
+
+    An exploit attempt is not a compromise: counting every attempt as initial access made
+    "scan, then attempt" escalate to a confirmed intrusion.
+    """
+    stage = STAGES.get(alert.tactic)
+    if stage is not Stage.INITIAL_ACCESS:
+        return stage
+    succeeded = alert.rule.endswith(".compromise") or any(
+        isinstance(alert.facts.get(name), int | float) and float(alert.facts[name]) > 0
+        for name in SUCCESS_FACTS
+    )
+    return stage if succeeded else None
 
 
 def family_of(alert: Alert) -> Family:

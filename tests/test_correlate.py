@@ -115,7 +115,15 @@ def kill_chain() -> list[Alert]:
     return [
         staged(100.0, ATTACKER, HOST, Tactic.RECONNAISSANCE, detector="portscan"),
         staged(200.0, ATTACKER, HOST, Tactic.CREDENTIAL_ACCESS, detector="bruteforce", user="root"),
-        staged(300.0, ATTACKER, HOST, Tactic.INITIAL_ACCESS, detector="bruteforce", user="root"),
+        staged(
+            300.0,
+            ATTACKER,
+            HOST,
+            Tactic.INITIAL_ACCESS,
+            detector="bruteforce",
+            rule="bruteforce.compromise",
+            user="root",
+        ),
         staged(400.0, HOST, C2, Tactic.COMMAND_AND_CONTROL, detector="beacon"),
         staged(500.0, HOST, C2, Tactic.EXFILTRATION, detector="exfil"),
     ]
@@ -210,3 +218,15 @@ def test_ids_do_not_depend_on_batching() -> None:
     whole = {i.id for i in correlate(chain, ORG)}
     assert whole == {i.id for i in correlate(chain[::-1], ORG)}
     assert {i.id for i in correlate(chain[:1], ORG)} <= whole  # the lead thread keeps its id
+
+
+def test_an_exploit_attempt_without_success_does_not_escalate() -> None:
+    scan = staged(100.0, ATTACKER, HOST, Tactic.RECONNAISSANCE, rule="portscan.vertical")
+    attempt = staged(200.0, ATTACKER, HOST, Tactic.INITIAL_ACCESS, rule="webattack.sqli")
+    answered = dataclasses.replace(
+        attempt, time=300.0, identifier="webattack.sqli:answered", facts={"answered_2xx": 2}
+    )
+    assert [i.kill_chain for i in correlate([scan, attempt], ORG)] == [()]
+    assert [i.kill_chain for i in correlate([scan, attempt, answered], ORG)] == [
+        ("recon_then_access",)
+    ]
