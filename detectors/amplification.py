@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from sensors.events import Event, Flow, Transport
 
 REFLECTOR_PORTS = {
@@ -65,9 +66,7 @@ class AmplificationConfig:
             "sample_size": 1 <= self.sample_size <= 1000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

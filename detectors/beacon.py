@@ -23,6 +23,7 @@ import numpy as np
 from detectors import beaconscore as bs
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from detectors.site import Site, is_unicast
 from detectors.windows import BoundedMap
 from sensors.events import Event, Flow, HttpRequest, TlsHello
@@ -96,9 +97,7 @@ class BeaconConfig:
             "max_events": self.min_connections <= self.max_events <= 1_000_000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

@@ -26,6 +26,7 @@ from detectors.attack import Tactic
 from detectors.campaign import CampaignAlarm, FailureCampaign
 from detectors.cusum import Cusum
 from detectors.logins import LOGIN_PORTS, densest, flow_shape, login_flow, web_outcome, within
+from detectors.ranges import check_ranges
 from sensors.events import AuthEvent, AuthOutcome, Event, Flow, HttpRequest
 
 
@@ -82,9 +83,7 @@ class BruteForceConfig:
             "sample_size": 1 <= self.sample_size <= 1000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

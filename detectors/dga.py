@@ -19,6 +19,7 @@ from typing import ClassVar
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.domains import lexical_score, registered_domain
+from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap
 from sensors.events import DnsQuery, Event
@@ -54,9 +55,7 @@ class DgaConfig:
             "max_domains": self.nx_burst <= self.max_domains <= 1_000_000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

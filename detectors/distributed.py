@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from detectors.site import Site, is_unicast
 from detectors.windows import BoundedMap, DistinctWindow
 from sensors.events import Event, Flow, TcpOutcome, Transport
@@ -47,9 +48,7 @@ class DistributedScanConfig:
             "max_ports": 1 <= self.max_ports <= 1 << 20,
             "max_items": 2 <= self.max_items <= 1 << 24,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

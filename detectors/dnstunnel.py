@@ -18,6 +18,7 @@ from typing import ClassVar
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.domains import entropy, registered_domain, subdomain
+from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap
 from sensors.events import DnsQuery, Event
@@ -57,9 +58,7 @@ class DnsTunnelConfig:
             "max_names": 16 <= self.max_names <= 1_000_000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
     def allowed(self, name: str) -> bool:
         """Whether ``name`` is under one of the allowed suffixes."""

@@ -23,6 +23,7 @@ from typing import ClassVar
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.cusum import Cusum
+from detectors.ranges import check_ranges
 from sensors.events import Event, Flow, TcpOutcome, Transport
 
 UNPAIRED = (TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN)
@@ -83,9 +84,7 @@ class FloodConfig:
             "max_destinations": 1 <= self.max_destinations <= 10_000_000,
             "max_spread_bins": 1 <= self.max_spread_bins <= 1_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

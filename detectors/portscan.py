@@ -14,6 +14,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap
 from sensors.events import Event, Flow, TcpOutcome, Transport
@@ -47,9 +48,7 @@ class PortScanConfig:
             "sample_size": 1 <= self.sample_size <= 1000,
             "max_sources": 1 <= self.max_sources <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import ClassVar
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.probes import Probe, probes
+from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap, DistinctWindow
 from sensors.events import Event, Flow
@@ -67,9 +68,7 @@ class ProbeScanConfig:
             "max_episodes": 1 <= self.max_episodes <= 10_000_000,
             "max_items": 2 <= self.max_items <= 1 << 24,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
     def threshold(self, rule: str, kind: str) -> int:
         """The threshold of one rule (ARP sweeps have their own)."""

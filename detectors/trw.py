@@ -19,6 +19,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from detectors.site import Site, is_unicast
 from detectors.windows import BoundedMap
 from sensors.events import Event, Flow, TcpOutcome, Transport
@@ -69,9 +70,7 @@ class TrwConfig:
             "max_contacts": 1 <= self.max_contacts <= 1_000_000,
             "sample_size": 1 <= self.sample_size <= 1000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
     @property
     def step_failure(self) -> float:

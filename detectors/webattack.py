@@ -18,6 +18,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.webrules import Match, anomaly_score, match_request
 from detectors.windows import BoundedMap
@@ -57,9 +58,7 @@ class WebAttackConfig:
             "max_uri_chars": 32 <= self.max_uri_chars <= 8192,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
-        for key, ok in checks.items():
-            if not ok:
-                raise ValueError(f"{key}: {getattr(self, key)!r} is out of range")
+        check_ranges(self, checks)
 
 
 @dataclass
