@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store
+.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store bench-overview
 
 $(BIN)/nssa: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,9 @@ bench-logs: setup
 
 bench-store: setup es-build
 	$(BIN)/python bench/store.py
+
+bench-overview: setup es-build
+	$(BIN)/python bench/overview.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -38,10 +38,16 @@ class AuditAction(StrEnum):
 
     CREATED = "created"
     EXPIRED = "expired"
+    REVISED = "revised"  # a new version replacing an expired one (its detail names the old)
     # Analysts' incident actions share the trail; their record's exception_id is the incident's.
     INCIDENT_ASSIGNED = "incident_assigned"
     INCIDENT_STATUS = "incident_status"
     INCIDENT_NOTE = "incident_note"
+    # Account changes (``nssa user``); their record's exception_id is "user:NAME".
+    USER_ADDED = "user_added"
+    USER_DISABLED = "user_disabled"
+    USER_ENABLED = "user_enabled"
+    USER_PASSWORD = "user_password"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -63,7 +63,8 @@ class Incident:
 
     ``id`` is derived from the grouping key and the first alert, so replaying the same input
     updates the same incident instead of creating another. ``kill_chain`` names the escalation
-    rules that matched; ``history`` is the analysts' lifecycle trail.
+    rules that matched; ``history`` is the analysts' lifecycle trail; ``superseded_by`` points
+    to the incident that absorbed this one.
     """
 
     ECS_CONSTANTS: ClassVar[Mapping[str, Any]] = {
@@ -95,6 +96,9 @@ class Incident:
     kill_chain: tuple[str, ...] = ecs("nssa.incident.kill_chain", default=())
     history: tuple[StatusChange, ...] = ecs("nssa.incident.history", default=())
     assignee: str = ecs("nssa.incident.assignee", default="")  # the analyst handling it
+    # Set when a later alert showed this incident and another were one threat: the id of the
+    # incident that absorbed it. None (left out of the document) while it stands alone.
+    superseded_by: str | None = ecs("nssa.incident.superseded_by", default=None)
 
     def to_ecs(self) -> dict[str, Any]:
         """Return the ECS document for this incident."""

@@ -1,9 +1,10 @@
-"""Incident lifecycle: the allowed status moves, each recorded with who, when and why."""
+"""Incident lifecycle: status moves (who, when, why) and incidents folded into another."""
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections import Counter
+from collections.abc import Iterable, Mapping
 
 from correlator.incident import Incident, IncidentStatus, StatusChange
 
@@ -44,3 +45,31 @@ def carry_over(fresh: Incident, stored: Incident | None) -> Incident:
     return dataclasses.replace(
         fresh, status=stored.status, history=stored.history, assignee=stored.assignee
     )
+
+
+def supersessions(previous: Iterable[Incident], current: Iterable[Incident]) -> dict[str, str]:
+    """Ids of ``previous`` incidents a re-correlation folded into another -> that incident's id.
+
+    An incident vanishes when a later alert links it to another (a kill-chain step between
+    them, or a late alert closing a quiet gap): its alerts now belong to an incident with
+    another id. The survivor is the current incident holding most of its alerts; an incident
+    whose alerts all aged out has none and is left alone.
+    """
+    owner: dict[str, str] = {}
+    ids: set[str] = set()
+    for incident in current:
+        ids.add(incident.id)
+        owner.update(dict.fromkeys(incident.alert_ids, incident.id))
+    found: dict[str, str] = {}
+    for old in previous:
+        if old.id in ids:
+            continue
+        holders = Counter(owner[a] for a in old.alert_ids if a in owner)
+        if holders:
+            found[old.id] = holders.most_common(1)[0][0]
+    return found
+
+
+def supersede(incident: Incident, survivor: str) -> Incident:
+    """The incident marked as absorbed by ``survivor``; the analysts' status and trail stay."""
+    return dataclasses.replace(incident, superseded_by=survivor)

@@ -39,7 +39,11 @@ class Criticality(StrEnum):
     @property
     def weight(self) -> float:
         """Multiplier used by risk scoring (1.0 for medium)."""
-        return {"low": 0.8, "medium": 1.0, "high": 1.2, "critical": 1.4}[self.value]
+        return _WEIGHTS[self.value]
+
+
+_WEIGHTS = {"low": 0.8, "medium": 1.0, "high": 1.2, "critical": 1.4}
+"""Criticality multipliers by value (a constant: scoring reads one per incident)."""
 
 
 @dataclass(frozen=True, kw_only=True)

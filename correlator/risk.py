@@ -10,6 +10,8 @@ together, so the factors shown to analysts are always the whole explanation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
+from operator import attrgetter, contains
 
 from correlator.organisation import Unit
 from detectors.alert import Alert, Fact, Severity
@@ -27,6 +29,9 @@ SPREAD_BONUS_PER_UNIT = 5
 SPREAD_BONUS_CAP = 15
 INTEL_DETECTORS = frozenset({"intel", "threatintel"})
 """Detectors whose alerts are threat-intel hits; any alert with an ``intel`` fact counts too."""
+_BONUSES = ("mlps_bonus", "intel_bonus", "compromise_bonus", "spread_bonus")
+_DETECTOR = attrgetter("detector")
+_FACTS = attrgetter("facts")
 
 
 def score(
@@ -38,12 +43,15 @@ def score(
 ) -> tuple[int, dict[str, Fact]]:
     """Return the risk score of an incident and the factors it was computed from."""
     worst = severity or max(alerts, key=lambda a: SEVERITY_BASE[a.severity]).severity
-    mlps = max((u.mlps_level for u in units), default=0)
-    intel = any(a.detector in INTEL_DETECTORS or "intel" in a.facts for a in alerts)
+    # C-level map()s over the alerts, not generators: this runs once per incident.
+    mlps = max([u.mlps_level for u in units], default=0)
+    intel = not INTEL_DETECTORS.isdisjoint(map(_DETECTOR, alerts)) or any(
+        map(contains, map(_FACTS, alerts), repeat("intel"))
+    )
     factors: dict[str, Fact] = {
         "severity": worst.value,
         "severity_base": SEVERITY_BASE[worst],
-        "criticality_weight": max((u.criticality.weight for u in units), default=1.0),
+        "criticality_weight": max([u.criticality.weight for u in units], default=1.0),
         "mlps_level": mlps,
         "mlps_bonus": MLPS_BONUS.get(mlps, 0),
         "intel_hit": int(intel),
@@ -59,6 +67,6 @@ def score(
 def recompute(factors: Mapping[str, Fact]) -> int:
     """The score from the listed factors alone (missing bonuses count as 0)."""
     base = round(float(factors["severity_base"]) * float(factors["criticality_weight"]))
-    bonuses = ("mlps_bonus", "intel_bonus", "compromise_bonus", "spread_bonus")
-    total = base + sum(int(factors.get(name, 0)) for name in bonuses)
+    bonuses = [factors.get(name, 0) for name in _BONUSES]
+    total = base + sum(map(int, bonuses))
     return max(0, min(100, total))

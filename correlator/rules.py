@@ -8,7 +8,7 @@ raised. Adding a rule is one entry in ``RULES``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -93,13 +93,21 @@ RULES: tuple[CorrelationRule, ...] = (
 """The default escalation rules, in kill-chain order."""
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    """One alert as a rule sees it: when, which stage, and which group it belongs to."""
+Step = tuple[float, int, int]
+"""One alert as a rule sees it: its time, its stage's rank (:data:`STAGE_RANK`) and its group.
 
-    time: float
-    stage: Stage
-    group: int
+Plain numbers in a plain tuple: correlation builds one per staged alert and link, and the
+garbage collector stops tracking such tuples, while one holding an enum member (or a named
+tuple) it would walk again on every full collection.
+"""
+
+STAGE_RANK: Mapping[Stage, int] = {s: n for n, s in enumerate(Stage)}
+"""Each stage's place in the kill chain: reconnaissance=0 ... exfiltration=4."""
+
+
+def ranks(rule: CorrelationRule) -> frozenset[int]:
+    """The ranks of a rule's stages: what a chain of steps must hold for it to match."""
+    return frozenset(STAGE_RANK[stage] for stage in rule.condition)
 
 
 def ordered_match(rule: CorrelationRule, steps: Sequence[Step]) -> frozenset[int]:
@@ -108,31 +116,29 @@ def ordered_match(rule: CorrelationRule, steps: Sequence[Step]) -> frozenset[int
     ``best[k]`` is the match of the first k+1 stages with the latest start seen so far: a
     later start leaves the most room for the rest within ``timespan``.
     """
-    position = {stage: k for k, stage in enumerate(rule.condition)}
+    position = {STAGE_RANK[stage]: k for k, stage in enumerate(rule.condition)}
     best: list[tuple[float, frozenset[int]] | None] = [None] * len(rule.condition)
-    matched: frozenset[int] = frozenset()
+    matched: set[int] = set()
     last = len(rule.condition) - 1
-    for step in steps:
-        k = position.get(step.stage)
+    for time, stage, group in steps:
+        k = position.get(stage)
         if k is None:
             continue
         if k == 0:
-            best[0] = (step.time, frozenset((step.group,)))
+            best[0] = (time, frozenset((group,)))
             continue
         prefix = best[k - 1]
-        if prefix is None or step.time - prefix[0] > rule.timespan:
+        if prefix is None or time - prefix[0] > rule.timespan:
             continue
-        current = (prefix[0], prefix[1] | {step.group})
-        best[k] = current
+        # Most steps repeat a group already in the match: reuse its set rather than copy it.
+        groups = prefix[1] if group in prefix[1] else prefix[1] | {group}
+        best[k] = prefix if groups is prefix[1] else (prefix[0], groups)
         if k == last:
-            matched |= current[1]
-    return matched
+            matched.update(groups)
+    return frozenset(matched)
 
 
 def highest(stages: Iterable[Stage | None]) -> Stage | None:
     """The furthest kill-chain stage reached."""
     reached = {s for s in stages if s is not None}
-    return max(reached, key=_STAGE_ORDER.__getitem__) if reached else None
-
-
-_STAGE_ORDER = {s: n for n, s in enumerate(Stage)}
+    return max(reached, key=STAGE_RANK.__getitem__) if reached else None

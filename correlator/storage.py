@@ -10,8 +10,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from correlator.accounts import Account
+from correlator.aggregation import (
+    AlertAggregation,
+    AlertStats,
+    Count,
+    IncidentAggregation,
+    IncidentStats,
+)
 from correlator.exceptions import AlertException, AlertMark, AuditRecord
 from correlator.incident import Incident, IncidentStatus
+from correlator.sensor_activity import SensorActivity, SensorActivityRequest
 from detectors.alert import Alert
 from sensors.events import Event
 
@@ -24,6 +33,7 @@ class AlertQuery:
     source_ip: str | None = None
     destination_ip: str | None = None
     detector: str | None = None
+    rule: str | None = None
     since: float | None = None
     until: float | None = None
     limit: int = 1000
@@ -37,6 +47,8 @@ class IncidentQuery:
     status: IncidentStatus | None = None
     unit: str | None = None
     attacker: str | None = None
+    # False: only incidents standing alone; True: only those another incident absorbed.
+    superseded: bool | None = None
     since: float | None = None
     until: float | None = None
     limit: int = 1000
@@ -49,6 +61,31 @@ class AlertPage:
 
     alerts: list[Alert]
     position: str | None  # opaque; pass it back to read on; None when nothing was ever read
+
+
+@dataclass(frozen=True, kw_only=True)
+class Lease:
+    """Who may act alone under a name (the one incident writer), and until when."""
+
+    holder: str
+    expires: float  # epoch seconds; after this another holder may take it
+
+    def encode(self) -> str:
+        """The lease as one string, kept where reader positions are kept."""
+        return f"{self.expires!r}|{self.holder}"
+
+    @classmethod
+    def decode(cls, text: str) -> Lease | None:
+        """A lease from ``encode``'s string; None when the text is not one."""
+        expires, sep, holder = text.partition("|")
+        try:
+            return cls(holder=holder, expires=float(expires)) if sep and holder else None
+        except ValueError:
+            return None
+
+    def granted(self, holder: str, now: float) -> bool:
+        """Whether ``holder`` may take or renew this lease at ``now``."""
+        return self.holder == holder or self.expires <= now
 
 
 class Store(Protocol):
@@ -94,6 +131,13 @@ class Store(Protocol):
         """Save a reader's position durably."""
         ...
 
+    def take_lease(self, name: str, holder: str, now: float, seconds: float) -> Lease:
+        """Atomically take or renew lease ``name`` for ``holder`` unless another holds it.
+
+        Returns the lease in force afterwards: ``holder``'s when granted, else the other's.
+        """
+        ...
+
     def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
         """Save an exception (replacing the same id) and append its audit record, together."""
         ...
@@ -113,6 +157,18 @@ class Store(Protocol):
         """Audit records of exception changes, newest first."""
         ...
 
+    def put_user(self, account: Account, audit: AuditRecord) -> None:
+        """Save an account by name (replacing the same name) and append its audit record."""
+        ...
+
+    def user(self, name: str) -> Account | None:
+        """The account named ``name``, or None."""
+        ...
+
+    def users(self) -> list[Account]:
+        """Every account (disabled ones too), by name."""
+        ...
+
     def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
         """Record that exceptions hide these alerts (idempotent); return how many were given."""
         ...
@@ -121,8 +177,26 @@ class Store(Protocol):
         """The marks of these alerts, by alert id then exception id."""
         ...
 
+    def mark_counts(self, exception_ids: Sequence[str]) -> tuple[Count, ...]:
+        """How many alerts each of these exceptions marks, most first (unmarked ones left out)."""
+        ...
+
     def count_events(self) -> int:
         """Return how many events are stored."""
+        ...
+
+    def incident_stats(self, request: IncidentAggregation) -> IncidentStats:
+        """Count the incidents ``request`` selects in the store (no incident list comes back
+        except each scope's few worst)."""
+        ...
+
+    def alert_stats(self, request: AlertAggregation) -> AlertStats:
+        """Count the alerts ``request`` selects in the store."""
+        ...
+
+    def sensor_activity(self, request: SensorActivityRequest) -> tuple[SensorActivity, ...]:
+        """Each sensor with an event since ``request.since``: its newest event time and its
+        events since ``request.recent``, by sensor name."""
         ...
 
     def close(self) -> None:

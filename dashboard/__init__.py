@@ -14,7 +14,19 @@ from werkzeug.wrappers import Response
 
 from correlator.organisation import OrganisationMap
 from correlator.storage import Store
-from dashboard import actions, api, auth, i18n, incidents, overview
+from dashboard import (
+    actions,
+    alerts,
+    api,
+    assets,
+    auth,
+    exceptions_page,
+    i18n,
+    incidents,
+    live,
+    overview,
+    reports,
+)
 from dashboard.users import User
 
 DEFAULTS: Mapping[str, object] = {"PER_PAGE": 50}
@@ -37,8 +49,9 @@ def create_app(store: Store, *, config: Mapping[str, object] | None = None) -> F
     """Build the dashboard over ``store``.
 
     ``config`` holds Flask settings (upper case; ``SECRET_KEY`` signs sessions, random per
-    start when absent), ``"users"``: the accounts (at least one: there is no default login),
-    and optionally ``"organisation"``: an ``OrganisationMap`` whose unit names replace codes.
+    start when absent), ``"users"``: settings-file accounts (the store's accounts sign in
+    too; with neither there is no login, so no app), and optionally ``"organisation"``: an
+    ``OrganisationMap`` whose unit names replace codes.
     """
     settings = dict(config or {})
     organisation = settings.pop("organisation", None) or OrganisationMap()
@@ -47,8 +60,8 @@ def create_app(store: Store, *, config: Mapping[str, object] | None = None) -> F
     users = settings.pop("users", ())
     if not isinstance(users, tuple) or not all(isinstance(u, User) for u in users):
         raise TypeError("config['users'] must be a tuple of dashboard.users.User")
-    if not users:
-        raise ValueError("no dashboard users: add [[dashboard.users]] (see `nssa user hash`)")
+    if not users and not any(not account.disabled for account in store.users()):
+        raise ValueError("no dashboard users: run `nssa user add NAME --role admin` first")
     app = Flask(__name__)
     app.config.from_mapping(DEFAULTS)
     app.config.from_mapping(settings)
@@ -66,6 +79,11 @@ def create_app(store: Store, *, config: Mapping[str, object] | None = None) -> F
     app.register_blueprint(incidents.bp)
     app.register_blueprint(actions.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(alerts.bp)
+    app.register_blueprint(assets.bp)
+    app.register_blueprint(exceptions_page.bp)
+    app.register_blueprint(reports.bp)
+    app.register_blueprint(live.bp)
     return app
 
 

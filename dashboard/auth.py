@@ -25,8 +25,9 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from correlator.storage import Store
 from dashboard.throttle import LoginThrottle
-from dashboard.users import User, authenticate
+from dashboard.users import User, authenticate, find_user
 
 bp = Blueprint("auth", __name__)
 """Routes ``/login`` and ``/logout``."""
@@ -34,9 +35,17 @@ bp = Blueprint("auth", __name__)
 OPEN_ENDPOINTS = frozenset({"auth.login", "auth.demo_link", "static", "api.healthz"})
 """Endpoints served without a session (the load balancer's health check needs none)."""
 
+_NO_USER_LOOKUP = frozenset({"static", "api.healthz"})
+"""Endpoints that never read the session's account: the health check must answer 503 when
+the store (where accounts live) is down, not fail looking the user up."""
+
 
 def init_app(app: Flask, users: Sequence[User]) -> None:
-    """Require a login everywhere except ``OPEN_ENDPOINTS`` and check CSRF on every POST."""
+    """Require a login everywhere except ``OPEN_ENDPOINTS`` and check CSRF on every POST.
+
+    ``users`` come from the settings file; accounts in the store (``nssa user add``) are
+    looked up per request, so a disabled account's sessions end at its next request.
+    """
     app.extensions["nssa.users"] = tuple(users)
     app.extensions["nssa.login_throttle"] = LoginThrottle()
     if not app.config.get("SECRET_KEY"):
@@ -77,14 +86,13 @@ def login() -> Response | str | tuple[str, int]:
     """The login form; a right name and password start a fresh session."""
     if request.method == "GET":
         return render_template("login.html", failed=False)
-    users: tuple[User, ...] = current_app.extensions["nssa.users"]
     throttle: LoginThrottle = current_app.extensions["nssa.login_throttle"]
     name = request.form.get("name", "")
     keys = (f"name:{name}", f"addr:{request.remote_addr}")
     if throttle.blocked(*keys):
         # Checked before the password, so a guesser learns nothing while paused.
         return render_template("login.html", failed=False, throttled=True), 429
-    user = authenticate(users, name, request.form.get("password", ""))
+    user = authenticate(lookup_user(name), request.form.get("password", ""))
     if user is None:
         throttle.failed(*keys)
         return render_template("login.html", failed=True), 401
@@ -106,8 +114,7 @@ def demo_link(token: str) -> str:
     link = current_app.config.get("DEMO_LINK")
     if not link or not hmac.compare_digest(token.encode(), str(link[0]).encode()):
         abort(404)
-    users: tuple[User, ...] = current_app.extensions["nssa.users"]
-    user = next((u for u in users if u.name == link[1]), None)
+    user = lookup_user(str(link[1]))
     if user is None:
         abort(404)
     session.clear()
@@ -126,13 +133,23 @@ def logout() -> Response:
     return redirect(url_for("auth.login"))
 
 
+def lookup_user(name: str) -> User | None:
+    """The enabled user ``name``: the store's account, else the settings file's user."""
+    if not name:
+        return None
+    store: Store = current_app.extensions["nssa.store"]
+    configured: tuple[User, ...] = current_app.extensions["nssa.users"]
+    return find_user(name, store.user(name), configured)
+
+
 def _require_login() -> Response | None:
-    users: tuple[User, ...] = current_app.extensions["nssa.users"]
     name = session.get("user")
-    g.nssa_user = next((u for u in users if u.name == name), None)
+    wanted = isinstance(name, str) and request.endpoint not in _NO_USER_LOOKUP
+    g.nssa_user = lookup_user(str(name)) if wanted else None
     if g.nssa_user is not None or request.endpoint in OPEN_ENDPOINTS:
         return None
-    if request.path.startswith("/api/"):
+    # Scripts (API clients, EventSource) cannot use a login page: they get a plain 401.
+    if request.path.startswith(("/api/", "/events/")):
         abort(401)
     return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 

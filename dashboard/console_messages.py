@@ -37,7 +37,7 @@ CONSOLE_MESSAGES: Mapping[str, Mapping[str, str]] = {
     "overview.sources": _both("主要外部攻击源", "Top external sources"),
     "overview.targets": _both("主要受攻击资产", "Top targeted assets"),
     "overview.basis": _both(
-        "基于风险最高的 {count} 个事件计算", "Computed from the {count} highest-risk incidents"
+        "基于可见的全部 {count} 个事件计算", "Computed from all {count} incidents you may see"
     ),
     "overview.hour": _both(
         "{time} 风险 {risk}，事件 {count} 个", "{time}: risk {risk}, {count} incidents"

@@ -14,10 +14,16 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, current_app, g, request, url_for
 
+from correlator.aggregation import IncidentHeadline
+from correlator.campaign import PREFIX as CAMPAIGN_PREFIX
+from correlator.exceptions import ExceptionKind
 from correlator.incident import Incident, IncidentStatus
 from correlator.organisation import OrganisationMap
 from correlator.posture import Direction
 from dashboard.console_messages import CONSOLE_MESSAGES
+from dashboard.explorer_messages import EXPLORER_MESSAGES
+from dashboard.live_messages import LIVE_MESSAGES
+from dashboard.report_messages import REPORT_MESSAGES
 from dashboard.users import Role
 from detectors.alert import Severity
 from detectors.attack import Tactic
@@ -78,6 +84,7 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
     "col.last_seen": _both("最近发现", "Last seen"),
     "col.alert_count": _both("告警数", "Alerts"),
     "list.more": _both("另 {count} 项", "+{count} more"),
+    "title.sources": _both("{count} 个攻击源", "{count} sources"),
     "value.none": _both("无", "none"),
     "paging.label": _both("分页", "Pages"),
     "paging.previous": _both("上一页", "Previous"),
@@ -149,6 +156,9 @@ MESSAGES: Mapping[str, Mapping[str, str]] = {
         "远控后数据外传", "Command and control then data leaving"
     ),
     **CONSOLE_MESSAGES,
+    **EXPLORER_MESSAGES,
+    **REPORT_MESSAGES,
+    **LIVE_MESSAGES,
 }
 """Every UI string by key, in every language of ``LANGUAGES``."""
 
@@ -158,6 +168,7 @@ _LABEL_PREFIXES: Mapping[type[StrEnum], str] = {
     Tactic: "tactic",
     Direction: "direction",
     Role: "role",
+    ExceptionKind: "exception_kind",
 }
 
 
@@ -206,7 +217,7 @@ def unit_name(code: str) -> str:
     return (unit.name_en or unit.name) if current_language() == "en" else unit.name
 
 
-def incident_title(incident: Incident) -> str:
+def incident_title(incident: Incident | IncidentHeadline) -> str:
     """An incident's title in the current language: what happened, from whom, to whom.
 
     Stored titles are English; known kinds are rendered from the catalogue instead, and an
@@ -223,6 +234,8 @@ def incident_title(incident: Incident) -> str:
     if not incident.attackers:  # host findings (tunnels, beacons) name the host itself
         return f"{what}{separator}{', '.join(incident.victims[:2])}"
     source = incident.attackers[0]
+    if incident.entity.startswith(CAMPAIGN_PREFIX):  # many sources, one rule: count them
+        source = gettext("title.sources", count=len(incident.attackers))
     target = f" → {incident.victims[0]}" if len(incident.victims) == 1 else ""
     more = f" (+{len(incident.victims) - 1})" if len(incident.victims) > 1 else ""
     return f"{what}{separator}{source}{target}{more}"

@@ -27,10 +27,10 @@ def index() -> str:
     """The incident list, highest risk first, one page at a time."""
     page = queries.requested_page(request.args)
     per_page = int(current_app.config["PER_PAGE"])
-    listing = queries.recent_incidents(
-        queries.current_store(), queries.current_viewer(), page, per_page
-    )
-    return render_template("incidents.html", listing=listing)
+    store, viewer = queries.current_store(), queries.current_viewer()
+    listing = queries.recent_incidents(store, viewer, page, per_page)
+    live = queries.live_picture(store, viewer)
+    return render_template("incidents.html", listing=listing, live=live)
 
 
 @bp.get("/incidents/<incident_id>")

@@ -1,7 +1,8 @@
-"""The posture overview as pure functions over a bounded list of incidents.
+"""The posture overview as pure functions: what to ask the store, and the page from its answer.
 
-The store has no aggregation queries yet, so the overview is computed from the highest-risk
-incidents the queries module reads (``queries.OVERVIEW_INCIDENTS``); counts are of those.
+The store counts (``overview_request`` → ``Store.incident_stats``) and ``overview_from`` shapes
+its figures; ``overview`` computes the same page from a list of incidents, the reference the
+aggregations are tested and benchmarked against.
 """
 
 from __future__ import annotations
@@ -11,6 +12,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from correlator.aggregation import (
+    CLOSED,
+    IncidentAggregation,
+    IncidentHeadline,
+    IncidentStats,
+    Scope,
+    Window,
+)
 from correlator.incident import Incident, IncidentStatus, Stage
 from correlator.organisation import OrganisationMap, UnitKind
 from correlator.posture import CITY, HOUR, Direction, PosturePoint, Trend, posture, trends
@@ -27,7 +36,6 @@ INTERNAL = tuple(
 """Internal ranges (RFC 1918, shared CGN space, ULA): never an external source."""
 UNIT_WORST = 5
 """Open incidents listed per unit on the units page."""
-CLOSED = frozenset({IncidentStatus.RESOLVED, IncidentStatus.FALSE_POSITIVE})
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +46,7 @@ class UnitPosture:
     peak: int
     open_incidents: int
     direction: Direction
-    worst: tuple[Incident, ...] = ()  # its highest-risk open incidents, up to ``UNIT_WORST``
+    worst: tuple[IncidentHeadline, ...] = ()  # its highest-risk open ones, up to ``UNIT_WORST``
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -72,11 +80,7 @@ def overview(
     points = posture(incidents, organisation, since=until - WINDOW_HOURS * HOUR, until=until)
     by_trend = {t.scope: t for t in trends(points)}
     # The city's root unit is the headline score, not a row of the ranking.
-    scopes = [
-        u.code
-        for u in organisation.units
-        if u.kind is not UnitKind.CITY and (units is None or u.code in units)
-    ]
+    scopes = _ranking_scopes(organisation, units)
     headline = [CITY] if units is None else scopes
     series = _worst_series(points, headline)
     live = [i for i in incidents if i.status is not IncidentStatus.FALSE_POSITIVE]
@@ -93,6 +97,99 @@ def overview(
         open_incidents=len(open_),
         examined=len(incidents),
     )
+
+
+def overview_request(
+    organisation: OrganisationMap,
+    units: frozenset[str] | None,
+    *,
+    sources: int = TOP,
+    worst: bool = False,
+) -> IncidentAggregation:
+    """The aggregation behind the overview of ``units`` (None: the city), anchored on the data.
+
+    ``sources`` is how many attackers to count: internal ones are dropped afterwards, so the
+    caller asks for more than ``TOP``. ``worst`` lists each unit's worst open incidents (the
+    units page): the only incidents the store then returns whole.
+    """
+    ranking = _ranking_scopes(organisation, units)
+    below: dict[str, set[str]] = {}
+    for unit in organisation.units:  # one walk up per unit, not one per pair of units
+        for above in organisation.lineage(unit.code):
+            below.setdefault(above.code, set()).add(unit.code)
+    headline = [Scope(name=CITY, units=None)] if units is None else []
+    return IncidentAggregation(
+        units=units,
+        window=Window(span=WINDOW_HOURS * HOUR, bucket=int(HOUR)),
+        scopes=(
+            *headline,
+            *(Scope(name=code, units=frozenset(below.get(code, ()))) for code in ranking),
+        ),
+        top=max(sources, TOP),
+        worst=UNIT_WORST if worst else 0,
+    )
+
+
+def overview_from(
+    stats: IncidentStats, organisation: OrganisationMap, *, units: frozenset[str] | None
+) -> Overview:
+    """The overview page from the store's answer to ``overview_request`` (same ``units``)."""
+    points = [
+        PosturePoint(
+            scope=c.scope, hour=c.start, risk=c.risk, incidents=c.incidents, critical=c.critical
+        )
+        for c in stats.posture
+    ]
+    by_trend = {t.scope: t for t in trends(points)}
+    scopes = _ranking_scopes(organisation, units)
+    headline = [CITY] if units is None else scopes
+    series = _worst_series(points, headline)
+    peaks: Counter[str] = Counter()
+    for point in points:
+        peaks[point.scope] = max(peaks[point.scope], point.risk)
+    figures = {f.scope: f for f in stats.scopes}
+    rows = [
+        UnitPosture(
+            code=code,
+            peak=peaks[code],
+            open_incidents=figures[code].open_incidents,
+            direction=by_trend[code].direction if code in by_trend else Direction.FLAT,
+            worst=figures[code].worst,
+        )
+        for code in scopes
+    ]
+    severities = {c.key: c.count for c in stats.by_severity}
+    return Overview(
+        score=max((p.risk for p in series), default=0),
+        direction=by_trend[headline[0]].direction if headline and by_trend else Direction.FLAT,
+        series=series,
+        units=tuple(sorted(rows, key=lambda r: (-r.peak, -r.open_incidents, r.code))),
+        by_severity=tuple((s, severities.get(s.value, 0)) for s in Severity),
+        by_stage=_in_stage_order(Counter({c.key: c.count for c in stats.by_stage})),
+        sources=tuple((c.key, c.count) for c in stats.attackers if _external(c.key, organisation))[
+            :TOP
+        ],
+        targets=tuple((c.key, c.count) for c in stats.victims)[:TOP],
+        open_incidents=stats.open_incidents,
+        examined=stats.total,
+    )
+
+
+def sources_complete(
+    stats: IncidentStats, request: IncidentAggregation, organisation: OrganisationMap
+) -> bool:
+    """Whether ``stats`` holds ``TOP`` external attackers, or every attacker there is."""
+    external = sum(1 for c in stats.attackers if _external(c.key, organisation))
+    return external >= TOP or len(stats.attackers) < request.top
+
+
+def _ranking_scopes(organisation: OrganisationMap, units: frozenset[str] | None) -> list[str]:
+    """The units ranked on the page: every unit but the city's root, or the viewer's."""
+    return [
+        u.code
+        for u in organisation.units
+        if u.kind is not UnitKind.CITY and (units is None or u.code in units)
+    ]
 
 
 def stage_order() -> tuple[str, ...]:
@@ -138,8 +235,9 @@ def _ranking(
             open_incidents=len(by_unit.get(code, [])),
             direction=by_trend[code].direction if code in by_trend else Direction.FLAT,
             worst=tuple(
-                sorted(by_unit.get(code, []), key=lambda i: (-i.risk_score, i.id))[:UNIT_WORST]
-            ),
+                IncidentHeadline.of(i)
+                for i in sorted(by_unit.get(code, []), key=lambda i: (-i.risk_score, i.id))
+            )[:UNIT_WORST],
         )
         for code in scopes
     ]

@@ -9,7 +9,13 @@ rules over finished flows, with windows over flow start times:
   response shows up as a flow *initiated* by the reflector port;
 - ``amplification.reflector``: a service answers one client with many times the bytes it
   was sent (request/response byte ratio per service): one of ours is being used to reflect
-  traffic at that client, whose address is likely spoofed.
+  traffic at that client, whose address is likely spoofed;
+- ``amplification.smurf``: echo requests sent to a broadcast or multicast group in the name
+  of one source: every member answers that source, the spoofed victim (smurf; THC-IPv6's
+  rsmurf6 does it with ICMPv6 and ff02::1);
+- ``amplification.loop``: a datagram from one self-answering UDP service to another (echo,
+  daytime, qotd, chargen, time; CVE-1999-0103): each answers the other forever, so one
+  forged packet is the whole attack and no client ever sends from those ports.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.linkscope import is_group, is_link_wide
 from detectors.ranges import check_ranges
 from sensors.events import Event, Flow, Transport
 
@@ -32,6 +39,12 @@ REFLECTOR_PORTS = {
     389: "cldap",
 }
 """UDP services abused for reflection, by port."""
+
+LOOP_PORTS = {7: "echo", 13: "daytime", 17: "qotd", 19: "chargen", 37: "time"}
+"""UDP services that answer any datagram, so two of them answer each other without end."""
+
+ECHO_REQUEST = {Transport.ICMP: 8, Transport.ICMPV6: 128}
+"""The echo request type of each ICMP (flows carry the type as the source port)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,6 +63,9 @@ class AmplificationConfig:
     """Response/request bytes of a service to one client that make it an amplifier."""
     min_requests: int = 50
     """Requests of one client to one service before its byte ratio is judged."""
+    smurf_min_requests: int = 100
+    """Echo requests to one group in one source's name within the window that make a smurf:
+    more than a plain ``ping -b`` (one a second) sends in a 60 s window."""
     sample_size: int = 20
     """How many reflectors and evidence flows an alert lists."""
     max_keys: int = 100_000
@@ -63,6 +79,7 @@ class AmplificationConfig:
             "min_response_size": 0.0 <= self.min_response_size <= 65_535.0,
             "min_ratio": 1.0 < self.min_ratio <= 100_000.0,
             "min_requests": 1 <= self.min_requests <= 1_000_000_000,
+            "smurf_min_requests": 1 <= self.smurf_min_requests <= 1_000_000_000,
             "sample_size": 1 <= self.sample_size <= 1000,
             "max_keys": 1 <= self.max_keys <= 10_000_000,
         }
@@ -90,6 +107,7 @@ class Amplification:
 
     name: ClassVar[str] = "amplification"
     Config: ClassVar[type[AmplificationConfig]] = AmplificationConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: AmplificationConfig) -> None:
         self.config = config
@@ -97,20 +115,29 @@ class Amplification:
         self._windows: dict[tuple[str, str, str], _Window] = {}
 
     def observe(self, event: Event) -> list[Alert]:
-        """Count UDP flows from or to reflector ports."""
-        if not isinstance(event, Flow) or event.transport is not Transport.UDP:
+        """Count UDP flows from or to reflector ports, and echo requests to groups."""
+        if not isinstance(event, Flow):
             return []
-        if event.src_port in REFLECTOR_PORTS and event.dst_port not in REFLECTOR_PORTS:
-            return self._unsolicited(event)
-        if event.dst_port in REFLECTOR_PORTS and event.packets_in > 0:
-            return self._answered(event)
-        return []
+        if _echo_to_group(event):
+            return self._smurf(event)
+        if event.transport is not Transport.UDP:
+            return []
+        return self._udp(event)
 
     def flush(self, now: float) -> list[Alert]:
         """Forget windows silent for a whole window; alerts were raised as they crossed."""
         horizon = now - self.config.window_seconds
         for key in [k for k, w in self._windows.items() if w.last < horizon]:
             del self._windows[key]
+        return []
+
+    def _udp(self, flow: Flow) -> list[Alert]:
+        if flow.src_port in LOOP_PORTS and flow.dst_port in LOOP_PORTS:
+            return self._loop(flow)
+        if flow.src_port in REFLECTOR_PORTS and flow.dst_port not in REFLECTOR_PORTS:
+            return self._unsolicited(flow)
+        if flow.dst_port in REFLECTOR_PORTS and flow.packets_in > 0:
+            return self._answered(flow)
         return []
 
     def _unsolicited(self, flow: Flow) -> list[Alert]:
@@ -140,6 +167,29 @@ class Amplification:
             return []
         w.fired = True
         return [self._reflector_alert(flow, service, w, ratio)]
+
+    def _smurf(self, flow: Flow) -> list[Alert]:
+        w = self._window(("smurf", flow.src_ip, flow.dst_ip), flow)
+        if not w.fired and flow.start - w.first > self.config.window_seconds:
+            w.first, w.packets, w.sent = flow.start, 0, 0  # a rate: count afresh (tumbling)
+        w.packets += flow.packets_out
+        w.sent += flow.bytes_out
+        _note(w, flow.dst_ip, flow, self.config.sample_size)
+        if w.fired or w.packets < self.config.smurf_min_requests:
+            return []
+        w.fired = True
+        return [self._smurf_alert(flow, w)]
+
+    def _loop(self, flow: Flow) -> list[Alert]:
+        ends = sorted([f"{flow.src_ip}:{flow.src_port}", f"{flow.dst_ip}:{flow.dst_port}"])
+        w = self._window(("loop", ends[0], ends[1]), flow)
+        w.packets += flow.packets_out + flow.packets_in
+        w.sent += flow.bytes_out + flow.bytes_in
+        _note(w, flow.src_ip, flow, self.config.sample_size)
+        if w.fired:
+            return []
+        w.fired = True
+        return [self._loop_alert(flow, w)]
 
     def _window(self, key: tuple[str, str, str], flow: Flow) -> _Window:
         w = self._windows.pop(key, None)  # re-inserted last: the dict is in LRU order
@@ -206,6 +256,57 @@ class Amplification:
             },
         )
 
+    def _smurf_alert(self, flow: Flow, w: _Window) -> Alert:
+        c = self.config
+        victim, group = flow.src_ip, flow.dst_ip
+        scope = "link-wide" if is_link_wide(group) else "routed"
+        return self._alert(
+            w,
+            rule="amplification.smurf",
+            source=None,  # the sender forged the victim's address: it is not in the packets
+            victim=victim,
+            destinations=(victim, group),
+            identifier=f"amplification.smurf:{victim}:{group}",
+            explanation=(
+                f"{w.packets} echo requests ({w.sent:,} bytes) sent to {scope} group {group} "
+                f"in the name of {victim} within {w.last - w.first:.1f}s: every member "
+                f"answers {victim}, the likely spoofed victim (smurf reflection; threshold "
+                f"{c.smurf_min_requests} requests in {c.window_seconds:g}s)"
+            ),
+            facts={
+                "requests": w.packets,
+                "request_bytes": w.sent,
+                "group": group,
+                "scope": scope,
+                "threshold": c.smurf_min_requests,
+                "window_seconds": c.window_seconds,
+                "kind": "smurf",
+            },
+        )
+
+    def _loop_alert(self, flow: Flow, w: _Window) -> Alert:
+        a, b = LOOP_PORTS[flow.src_port], LOOP_PORTS[flow.dst_port]
+        return self._alert(
+            w,
+            rule="amplification.loop",
+            source=None,  # whoever forged the first datagram is not in the packets
+            victim=flow.dst_ip,
+            destinations=(flow.dst_ip, flow.src_ip),
+            identifier=f"amplification.loop:{min(flow.src_ip, flow.dst_ip)}:"
+            f"{max(flow.src_ip, flow.dst_ip)}",
+            explanation=(
+                f"UDP {a} on {flow.src_ip} and {b} on {flow.dst_ip} are answering each other "
+                f"({w.packets} packets, {w.sent:,} bytes so far): a forged datagram set two "
+                f"self-answering services into an endless loop (CVE-1999-0103)"
+            ),
+            facts={
+                "packets": w.packets,
+                "bytes": w.sent,
+                "services": f"{a}<->{b}",
+                "kind": "service loop",
+            },
+        )
+
     def _alert(
         self,
         w: _Window,
@@ -236,6 +337,12 @@ class Amplification:
             facts=facts,
             evidence=tuple(f.id for f in w.evidence),
         )
+
+
+def _echo_to_group(flow: Flow) -> bool:
+    """An echo request (code 0) addressed to a broadcast or multicast group."""
+    request = ECHO_REQUEST.get(flow.transport)
+    return flow.src_port == request and flow.dst_port == 0 and is_group(flow.dst_ip)
 
 
 def _note(w: _Window, reflector: str, flow: Flow, size: int) -> None:

@@ -9,8 +9,14 @@ A pair scoring ``min_score`` alerts. A pair between ``base_score`` and ``min_sco
 too when the periodogram of its connection times has a significant peak near its median
 interval (Fisher's g test) and it persists (duration score at least 0.5: password guessing
 is regular but short); this catches jittered beacons whose interval statistics look noisy.
+Whatever its score, a pair whose intervals are no more regular than random arrivals
+(timestamp score under ``min_timestamp_score``) alerts only with that periodogram peak.
+A flow that beat at least ``min_connections`` times inside one connection (``Flow.beats``:
+payload bursts after a silence, see ``sensors.beats``) adds each beat as a connection time:
+remote-access tools keep one TCP or TLS connection open and heartbeat inside it.
 Pairs are scored every ``analysis_seconds`` of event time and at the end of input.
-Allow-listed ports and names (NTP, DNS, update checks) are never scored.
+Allow-listed ports and names (NTP, DNS, push channels, update checks) are never scored, nor
+are the addresses an allow-listed name was seen at.
 """
 
 from __future__ import annotations
@@ -45,6 +51,11 @@ class BeaconConfig:
     """Score (0-1) that raises an alert on its own (RITA bands: 0.5 base, 0.7 low)."""
     base_score: float = 0.5
     """Score from which a significant periodogram peak also raises an alert."""
+    min_timestamp_score: float = 0.7
+    """Interval regularity (RITA's timestamp score) a pair needs unless its periodogram
+    confirms the period: random (Poisson) arrivals score 0.52-0.65 (exponential intervals:
+    Bowley skewness 0.26, MAD 0.69 of the median), a beacon with +-50 % uniform jitter 0.87.
+    Without it, the persistence sub-scores alone lift irregular pairs in short captures."""
     periodic_p_value: float = 1e-3
     """Fisher's g p-value under which the event train counts as periodic."""
     iqr_floor: float = 10.0
@@ -61,17 +72,27 @@ class BeaconConfig:
     """Pairs are scored this often (event time), and at the end of input."""
     state_seconds: float = 86_400.0
     """A pair silent this long is forgotten."""
-    allow_ports: tuple[int, ...] = (53, 67, 68, 123, 137, 138, 1900, 5353, 5355)
-    """Destination ports of benign periodic services (DNS, DHCP, NTP, NetBIOS, SSDP, mDNS)."""
+    allow_ports: tuple[int, ...] = (
+        *(53, 67, 68, 123, 137, 138, 547, 1900, 5353, 5355),
+        *(5060, 5061, 5223, 5228),
+    )
+    """Destination ports of benign periodic services: DNS, DHCP, NTP, NetBIOS, DHCPv6, SSDP,
+    mDNS and LLMNR; SIP registration refreshes; the Apple and Google push channels, which keep
+    one connection open with a heartbeat inside (what in-flow beats would otherwise score)."""
     allow_names: tuple[str, ...] = (
         "ntp.org",
         "time.windows.com",
         "windowsupdate.com",
         "update.microsoft.com",
+        "msftconnecttest.com",
+        "msftncsi.com",
         "ntp.aliyun.com",
         "time.apple.com",
+        "captive.apple.com",
+        "connectivitycheck.gstatic.com",
     )
-    """SNI or Host suffixes of benign periodic services (time, operating-system updates)."""
+    """SNI or Host suffixes of benign periodic services (time, operating-system updates and
+    connectivity checks); the addresses they are seen at are then skipped too."""
     max_events: int = 4096
     """Connection times kept per pair (the most recent)."""
     max_keys: int = 100_000
@@ -84,6 +105,7 @@ class BeaconConfig:
             "min_interval_seconds": 0.0 <= self.min_interval_seconds <= 86_400.0,
             "min_score": 0.0 < self.min_score <= 1.0,
             "base_score": 0.0 < self.base_score <= self.min_score,
+            "min_timestamp_score": 0.0 <= self.min_timestamp_score <= 1.0,
             "periodic_p_value": 0.0 < self.periodic_p_value < 0.5,
             "iqr_floor": 0.0 <= self.iqr_floor <= 86_400.0,
             "rare_share": 0.0 <= self.rare_share < self.common_share,
@@ -113,31 +135,21 @@ class _Pair:
     fired: bool = False
 
 
-@dataclass(frozen=True, kw_only=True)
-class _Score:
-    """A pair's sub-scores and final score."""
-
-    timestamp: float
-    size: float | None
-    histogram: float
-    duration: float
-    prevalence: float
-    score: float
-    median_interval: float
-    periodic: bs.Periodicity | None
-
-
 class Beacon:
     """RITA-style beacon scoring with a periodogram check and an allowlist."""
 
     name: ClassVar[str] = "beacon"
     Config: ClassVar[type[BeaconConfig]] = BeaconConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow, HttpRequest, TlsHello)
 
     def __init__(self, config: BeaconConfig) -> None:
         self.config = config
         self._pairs: BoundedMap[Key, _Pair] = BoundedMap(config.max_keys)
         self._hosts: BoundedMap[str, bool] = BoundedMap(config.max_keys)
         self._reach: BoundedMap[str, BoundedMap[str, bool]] = BoundedMap(config.max_keys)
+        # HTTP requests and their flows name the same pair: one alert per identifier.
+        self._alerted: BoundedMap[str, bool] = BoundedMap(config.max_keys)
+        self._allowed_ips: BoundedMap[str, bool] = BoundedMap(config.max_keys)
         self._start: float | None = None
         self._end = 0.0
         self._next = 0.0
@@ -147,11 +159,12 @@ class Beacon:
         found = self._connection(event)
         if found is None:
             return []
-        key, t, size = found
+        key, times, size = found
+        t = times[-1]
         if self._start is None:
-            self._start, self._next = t, t + self.config.analysis_seconds
+            self._start, self._next = times[0], times[0] + self.config.analysis_seconds
         self._end = max(self._end, t)
-        self._remember(key, event, t, size)
+        self._remember(key, event, times, size)
         return self.flush(t) if t >= self._next else []
 
     def flush(self, now: float) -> list[Alert]:
@@ -164,40 +177,56 @@ class Beacon:
         self._pairs.expire(lambda p: end - p.last > self.config.state_seconds)
         return alerts
 
-    def _connection(self, event: Event) -> tuple[Key, float, float | None] | None:
+    def _connection(self, event: Event) -> tuple[Key, list[float], float | None] | None:
         c = self.config
-        found: tuple[Key, float, float | None]
-        if isinstance(event, Flow):
+        found: tuple[Key, list[float], float | None]
+        if isinstance(event, Flow) and len(event.beats or ()) >= c.min_connections:
+            # One long connection beating inside: each beat counts as a connection time (the
+            # flow's total size says nothing about one beat's). A flow needs as many beats as
+            # a pair needs connections: a session with a few pauses is not a channel.
             key: Key = ("flow", event.src_ip, event.dst_ip, event.dst_port)
-            found = (key, event.start, float(event.bytes_out + event.bytes_in))
+            found = (key, [event.start + b for b in event.beats or ()], None)
+        elif isinstance(event, Flow):
+            key = ("flow", event.src_ip, event.dst_ip, event.dst_port)
+            found = (key, [event.start], float(event.bytes_out + event.bytes_in))
         elif isinstance(event, HttpRequest) and event.dst_ip:
-            host = event.host.lower()
-            if any(host == n or host.endswith("." + n) for n in c.allow_names):
+            if self._allowed(event.host, event.dst_ip):
                 return None
             key = ("http", event.src_ip, event.dst_ip, event.dst_port or 80)
             size = event.request_bytes + event.response_bytes
-            found = (key, event.time, float(size) if size else None)
+            found = (key, [event.time], float(size) if size else None)
         elif isinstance(event, TlsHello) and event.server_name:
-            sni = event.server_name.lower()
-            if any(sni == n or sni.endswith("." + n) for n in c.allow_names):
+            if self._allowed(event.server_name, event.dst_ip):
                 return None
-            return ("tls", event.src_ip, sni, 0), event.time, None
+            return ("tls", event.src_ip, event.server_name.lower(), 0), [event.time], None
         else:
             return None
-        if event.dst_port in c.allow_ports or not is_unicast(event.dst_ip or ""):
-            return None
-        return found
+        address = event.dst_ip or ""
+        allowed = event.dst_port in c.allow_ports or address in self._allowed_ips
+        return None if allowed or not is_unicast(address) else found
 
-    def _remember(self, key: Key, event: Event, t: float, size: float | None) -> None:
+    def _allowed(self, name: str, address: str | None) -> bool:
+        """Whether ``name`` is an allow-listed service; its address is then remembered, so the
+        flows to it (which carry no name) are not scored either."""
+        name = name.lower()
+        if not any(name == n or name.endswith("." + n) for n in self.config.allow_names):
+            return False
+        if address:
+            self._allowed_ips.touch(address, lambda: True)
+        return True
+
+    def _remember(self, key: Key, event: Event, times: list[float], size: float | None) -> None:
         c = self.config
         dst = getattr(event, "dst_ip", "")
+        t = times[-1]
         pair = self._pairs.touch(key, lambda: _Pair(sensor=event.sensor, dst_ip=dst, last=t))
         pair.last = max(pair.last, t)
-        pair.times.append(float(int(t)))  # RITA: unique connections at one-second resolution
+        # RITA: unique connections at one-second resolution
+        pair.times.extend(float(int(when)) for when in times)
         if size is not None:
             pair.sizes.append(size)
         if len(pair.times) > c.max_events:
-            del pair.times[0], pair.sizes[:1]
+            del pair.times[: len(pair.times) - c.max_events], pair.sizes[:1]
         if len(pair.evidence) < 10:
             pair.evidence.append(event.id)
         self._hosts.touch(key[1], lambda: True)
@@ -207,51 +236,31 @@ class Beacon:
         c = self.config
         if pair.fired or len(set(pair.times)) < c.min_connections:
             return None
-        score = self._score(key, pair, end)
+        start = self._start if self._start is not None else min(pair.times)
+        score = bs.score_pair(
+            pair.times,
+            # Beats carry no sizes: a pair needs as many sized connections as it needs times.
+            pair.sizes if len(pair.sizes) >= c.min_connections else [],
+            (start, end),
+            iqr_floor=c.iqr_floor,
+            min_interval=c.min_interval_seconds,
+            prevalence=self._prevalence(key[2]),
+        )
         if score is None:
             return None
-        found = score.periodic
-        periodic = (
-            found is not None
-            and found.p_value < c.periodic_p_value
-            and abs(found.period - score.median_interval) <= 0.25 * score.median_interval
-        )
+        periodic = score.confirmed(c.periodic_p_value)
         if score.score < c.min_score and not (
             periodic and score.score >= c.base_score and score.duration >= 0.5
         ):
             return None
+        if score.timestamp < c.min_timestamp_score and not periodic:
+            return None
         pair.fired = True
-        return self._alert(key, pair, score, periodic)
-
-    def _score(self, key: Key, pair: _Pair, end: float) -> _Score | None:
-        c = self.config
-        times = sorted(set(pair.times))
-        intervals = np.diff(times)
-        intervals = intervals[intervals > 0]
-        if len(intervals) < 3:
+        alert = self._alert(key, pair, score, periodic)
+        if alert.identifier in self._alerted:
             return None
-        median = float(np.median(intervals))
-        if median < c.min_interval_seconds:
-            return None
-        start = self._start if self._start is not None else times[0]
-        parts = [
-            bs.regularity(intervals.tolist(), c.iqr_floor),
-            bs.histogram_score(times, start, end),
-            bs.duration_score(times, start, end),
-        ]
-        size = bs.regularity(pair.sizes, c.iqr_floor) if pair.sizes else None
-        prevalence = self._prevalence(key[2])
-        mean = (sum(parts) + (size or 0.0)) / (len(parts) + (size is not None))
-        return _Score(
-            timestamp=parts[0],
-            size=size,
-            histogram=parts[1],
-            duration=parts[2],
-            prevalence=prevalence,
-            score=bs.clamp(mean + prevalence),
-            median_interval=median,
-            periodic=bs.periodogram(times, median),
-        )
+        self._alerted.touch(alert.identifier, lambda: True)
+        return alert
 
     def _prevalence(self, destination: str) -> float:
         c = self.config
@@ -262,7 +271,7 @@ class Beacon:
         share = len(reach) / hosts
         return bs.prevalence_modifier(share, c.rare_share, c.common_share, c.prevalence_step)
 
-    def _alert(self, key: Key, pair: _Pair, s: _Score, periodic: bool) -> Alert:
+    def _alert(self, key: Key, pair: _Pair, s: bs.PairScore, periodic: bool) -> Alert:
         kind, source, target, port = key
         times = sorted(set(pair.times))
         percent = round(100 * s.score)

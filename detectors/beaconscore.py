@@ -16,6 +16,10 @@ from itertools import pairwise
 import numpy as np
 
 HISTOGRAM_BINS = 24
+HISTOGRAM_MIN_PER_BIN = 4
+"""Events a bin must expect: RITA's 24 bins assume a day of data, and with fewer than about
+4 events per bin even an exact beacon's counts jump between n and n + 1 (a coefficient of
+variation near 1 / (2n)), so short captures get fewer, wider bins."""
 BIMODAL_MIN_HOURS = 11.0
 CONSISTENCY_MIN_HOURS = 6.0
 BINS_PER_PERIOD = 8
@@ -47,11 +51,13 @@ def regularity(values: Sequence[float], iqr_floor: float) -> float:
 
 
 def histogram_score(times: Sequence[float], start: float, end: float) -> float:
-    """Flatness (1 - coefficient of variation) of activity in 24 bins over the span, or a
-    two-level fit once 11 hours are seen, whichever is higher."""
+    """Flatness (1 - coefficient of variation) of activity in up to 24 bins over the span (at
+    least 4 events expected per bin), or a two-level fit once 11 hours are seen, whichever is
+    higher."""
     if end <= start:
         return 0.0
-    counts, _ = np.histogram(times, bins=HISTOGRAM_BINS, range=(start, end))
+    bins = max(4, min(HISTOGRAM_BINS, len(times) // HISTOGRAM_MIN_PER_BIN))
+    counts, _ = np.histogram(times, bins=bins, range=(start, end))
     mean = counts.mean()
     flat = max(0.0, 1.0 - float(counts.std() / mean)) if mean > 0 else 0.0
     if (end - start) / 3600 < BIMODAL_MIN_HOURS:
@@ -125,6 +131,68 @@ def periodogram(times: Sequence[float], hint: float) -> Periodicity | None:
     m = len(power)
     p_value = min(1.0, m * (1.0 - g) ** (m - 1))
     return Periodicity(period=length * resolution / (peak + 1), g=g, p_value=p_value)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairScore:
+    """A pair's four sub-scores (size None when unknown), prevalence modifier and score."""
+
+    timestamp: float
+    size: float | None
+    histogram: float
+    duration: float
+    prevalence: float
+    score: float
+    median_interval: float
+    periodic: Periodicity | None
+
+    def confirmed(self, p_value: float) -> bool:
+        """Whether the periodogram's peak is significant and near the median interval."""
+        found, median = self.periodic, self.median_interval
+        return (
+            found is not None
+            and found.p_value < p_value
+            and abs(found.period - median) <= 0.25 * median
+        )
+
+
+def score_pair(
+    times: Sequence[float],
+    sizes: Sequence[float],
+    span: tuple[float, float],
+    *,
+    iqr_floor: float,
+    min_interval: float,
+    prevalence: float,
+) -> PairScore | None:
+    """RITA's score of one pair's connection times (and sizes) over the analysed ``span``;
+    None below 3 intervals or when the median interval is under ``min_interval``."""
+    unique = sorted(set(times))
+    intervals = np.diff(unique)
+    intervals = intervals[intervals > 0]
+    if len(intervals) < 3:
+        return None
+    median = float(np.median(intervals))
+    if median < min_interval:
+        return None
+    start, end = span
+    parts = [
+        regularity(intervals.tolist(), iqr_floor),
+        histogram_score(unique, start, end),
+        duration_score(unique, start, end),
+    ]
+    size = regularity(sizes, iqr_floor) if sizes else None
+    mean = (sum(parts) + (size or 0.0)) / (len(parts) + (size is not None))
+    return PairScore(
+        timestamp=parts[0],
+        size=size,
+        histogram=parts[1],
+        duration=parts[2],
+        prevalence=prevalence,
+        score=clamp(mean + prevalence),
+        median_interval=median,
+        periodic=periodogram(unique, median),
+    )
 
 
 def prevalence_modifier(share: float, rare: float, common: float, step: float) -> float:

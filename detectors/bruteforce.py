@@ -109,6 +109,7 @@ class BruteForce:
 
     name: ClassVar[str] = "bruteforce"
     Config: ClassVar[type[BruteForceConfig]] = BruteForceConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (AuthEvent, HttpRequest, Flow)
 
     def __init__(self, config: BruteForceConfig) -> None:
         self.config = config

@@ -76,6 +76,7 @@ class Dga:
 
     name: ClassVar[str] = "dga"
     Config: ClassVar[type[DgaConfig]] = DgaConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (DnsQuery,)
 
     def __init__(self, config: DgaConfig) -> None:
         self.config = config

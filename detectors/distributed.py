@@ -69,6 +69,7 @@ class DistributedScan:
 
     name: ClassVar[str] = "distributed"
     Config: ClassVar[type[DistributedScanConfig]] = DistributedScanConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: DistributedScanConfig) -> None:
         self.config = config
@@ -82,8 +83,12 @@ class DistributedScan:
         c = self.config
         if c.site.is_benign_scanner(event.src_ip):
             return []  # the city's own scanner is one labelled source, never a crowd
-        port = self._ports.touch(f"{event.transport}/{event.dst_port}", lambda: self._new(event))
-        port.last = max(port.last, event.start)
+        key = f"{event.transport}/{event.dst_port}"
+        port = self._ports.get(key)
+        if port is None:
+            port = self._ports.touch(key, lambda: self._new(event))
+        elif event.start > port.last:
+            port.last = event.start
         port.sources.add(event.src_ip, event.start)
         port.hosts.add(event.dst_ip, event.start)
         if len(port.evidence) < c.sample_size:
@@ -95,7 +100,9 @@ class DistributedScan:
 
     def flush(self, now: float) -> list[Alert]:
         """Forget ports with no failed contact for a whole window."""
-        self._ports.expire(lambda p: now - p.last > self.config.window_seconds)
+        oldest = self._ports.oldest()
+        if oldest is not None and now - oldest.last > self.config.window_seconds:
+            self._ports.expire(lambda p: now - p.last > self.config.window_seconds)
         return []
 
     def _new(self, flow: Flow) -> _Port:

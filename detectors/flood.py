@@ -8,7 +8,9 @@ over flow *start* times and closed once later flows have moved ``lateness_second
   closings (FIN/RST) of that destination feed a non-parametric CUSUM; a site-wide CUSUM on the
   same signal catches random-destination floods that no single victim shows;
 - ``flood.rate``: per destination and transport, packets/s or bits/s over ``rate_seconds``
-  above FastNetMon-style thresholds (ICMP has its own, lower one);
+  above FastNetMon-style thresholds (ICMP has its own, lower one, and so do link-wide
+  destinations, broadcast and link-local multicast, which every host on the segment must
+  process: a DHCP request flood or a multicast echo storm);
 - the entropy of sources and destination ports in the alarm interval names the kind:
   spoofed (many random sources) or direct (few sources), one service or many.
 """
@@ -23,7 +25,9 @@ from typing import ClassVar
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.cusum import Cusum
+from detectors.linkscope import is_link_wide
 from detectors.ranges import check_ranges
+from detectors.spread import bump, entropy, kind
 from sensors.events import Event, Flow, TcpOutcome, Transport
 
 UNPAIRED = (TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN)
@@ -34,6 +38,10 @@ ICMP = (Transport.ICMP.value, Transport.ICMPV6.value)
 
 SITE = "*"
 """The key of the site-wide pairing CUSUM."""
+
+SAMPLE_SHARE = 0.1
+"""Share of a rate threshold from which a bin counts its senders and ports: the flood's own
+packets dominate what follows, and ordinary bins never pay for the counters."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,8 +54,9 @@ class FloodConfig:
     """Floor of the closings per interval that unpaired SYNs are divided by (quiet hosts)."""
     cusum_drift: float = 1.0
     """Normalised excess per interval the CUSUM tolerates (Wang et al.'s ``a``)."""
-    cusum_threshold: float = 2.0
-    """Cumulative normalised excess that raises a SYN-flood alarm (Wang et al.'s ``h``)."""
+    cusum_threshold: float = 1.0
+    """Cumulative normalised excess that raises a SYN-flood alarm (Wang et al.'s ``h``): one
+    interval of unpaired SYNs at twice the closing rate alarms, our 10 s target at 2x."""
     rate_seconds: float = 1.0
     """Averaging interval of the packet and bit rates (FastNetMon averages over 5 s)."""
     packets_per_second: float = 20_000.0
@@ -56,6 +65,10 @@ class FloodConfig:
     """Mbit/s to one destination that make a flood (FastNetMon's default)."""
     icmp_packets_per_second: float = 500.0
     """ICMP packets/s to one destination that make an ICMP flood (pings are a few per second)."""
+    link_wide_packets_per_second: float = 1_000.0
+    """Packets/s to a broadcast or link-local multicast address that make a flood: every host
+    on the segment takes each one, and discovery chatter (mDNS, ARP, NDP, DHCP) runs at a
+    few per second, so one full second at this rate is also the minimum evidence."""
     lateness_seconds: float = 120.0
     """How long after an interval flows starting in it may still arrive (flow-table timeouts)."""
     scan_share: float = 0.5
@@ -78,6 +91,7 @@ class FloodConfig:
             "packets_per_second": 1.0 <= self.packets_per_second <= 1e10,
             "megabits_per_second": 0.001 <= self.megabits_per_second <= 1e7,
             "icmp_packets_per_second": 1.0 <= self.icmp_packets_per_second <= 1e10,
+            "link_wide_packets_per_second": 1.0 <= self.link_wide_packets_per_second <= 1e10,
             "lateness_seconds": 0.0 <= self.lateness_seconds <= 86_400.0,
             "scan_share": 0.0 < self.scan_share <= 1.0,
             "sample_size": 1 <= self.sample_size <= 1000,
@@ -96,8 +110,25 @@ class _Interval:
     sources: Counter[str] = field(default_factory=Counter)
     ports: Counter[int] = field(default_factory=Counter)
     targets: Counter[str] = field(default_factory=Counter)
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Flow] = field(default_factory=list)  # ids are hashed only on alert
     sensor: str = ""
+
+
+@dataclass
+class _Spread:
+    """Senders and ports of a rate interval that is on its way to a flood."""
+
+    sources: Counter[str] = field(default_factory=Counter)
+    ports: Counter[int] = field(default_factory=Counter)
+
+
+@dataclass(slots=True)
+class _Rate:
+    """Packets and bytes towards one destination in one rate interval."""
+
+    packets: float = 0.0
+    octets: float = 0.0
+    spread: _Spread | None = None  # created at SAMPLE_SHARE of a threshold
 
 
 @dataclass
@@ -108,7 +139,7 @@ class _Target:
     closing: float  # average FIN/RST-paired SYNs per interval (EWMA)
     intervals: dict[int, _Interval] = field(default_factory=dict)
     closed: int | None = None
-    rates: dict[tuple[str, int], list[float]] = field(default_factory=dict)  # packets, bytes
+    rates: dict[tuple[str, int], _Rate] = field(default_factory=dict)
     fired: dict[str, float] = field(default_factory=dict)  # alert kind -> when it last fired
     last: float = 0.0
 
@@ -118,6 +149,7 @@ class Flood:
 
     name: ClassVar[str] = "flood"
     Config: ClassVar[type[FloodConfig]] = FloodConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: FloodConfig) -> None:
         self.config = config
@@ -172,11 +204,11 @@ class Flood:
         closed = "F" in flow.flags_out + flow.flags_in or "R" in flow.flags_out + flow.flags_in
         if flow.outcome in UNPAIRED and not closed:
             slot.unpaired += 1
-            _bump(slot.sources, flow.src_ip, self.config.max_destinations)
-            _bump(slot.ports, flow.dst_port, self.config.max_destinations)
-            _bump(slot.targets, flow.dst_ip, self.config.max_destinations)
+            bump(slot.sources, flow.src_ip, self.config.max_destinations)
+            bump(slot.ports, flow.dst_port, self.config.max_destinations)
+            bump(slot.targets, flow.dst_ip, self.config.max_destinations)
             if len(slot.evidence) < self.config.sample_size:
-                slot.evidence.append(flow.id)
+                slot.evidence.append(flow)
         else:
             slot.paired += 1
 
@@ -211,31 +243,40 @@ class Flood:
         target = self._target(flow.dst_ip, flow.start)
         proto = flow.transport.value
         limit = c.icmp_packets_per_second if proto in ICMP else c.packets_per_second
+        if is_link_wide(flow.dst_ip):
+            limit = min(limit, c.link_wide_packets_per_second)
         packets, octets = flow.packets_out / bins, flow.bytes_out / bins
         alerts: list[Alert] = []
+        cap = c.sample_size * 50  # enough distinct senders for a stable entropy
+        packet_cap, octet_cap = limit * width, c.megabits_per_second * 1e6 * width / 8
+        some_packets, some_octets = SAMPLE_SHARE * packet_cap, SAMPLE_SHARE * octet_cap
         for index in range(first, last + 1):
             acc = target.rates.get((proto, index))
             if acc is None:
-                acc = target.rates[(proto, index)] = [0.0, 0.0]
-            acc[0] += packets
-            acc[1] += octets
-            if acc[0] >= limit * width or acc[1] * 8 >= c.megabits_per_second * 1e6 * width:
+                acc = target.rates[(proto, index)] = _Rate()
+            acc.packets += packets
+            acc.octets += octets
+            if acc.packets < some_packets and acc.octets < some_octets:
+                continue  # only a bin on its way to a flood pays for its spread
+            spread = acc.spread = acc.spread or _Spread()
+            bump(spread.sources, flow.src_ip, cap)
+            bump(spread.ports, flow.dst_port, cap)
+            if acc.packets >= packet_cap or acc.octets >= octet_cap:
                 alert = self._rate_check(flow, target, index, acc, limit)
                 if alert is not None:
                     alerts.append(alert)
         return alerts
 
     def _rate_check(
-        self, flow: Flow, target: _Target, index: int, acc: list[float], limit: float
+        self, flow: Flow, target: _Target, index: int, acc: _Rate, limit: float
     ) -> Alert | None:
         """Alert on a rate over its threshold unless the same flood's alert still stands."""
         c = self.config
-        pps, mbps = acc[0] / c.rate_seconds, acc[1] * 8 / c.rate_seconds / 1e6
-        kind, start = flow.transport.value, index * c.rate_seconds
-        if start - target.fired.get(kind, -math.inf) <= c.lateness_seconds:
+        proto, start = flow.transport.value, index * c.rate_seconds
+        if start - target.fired.get(proto, -math.inf) <= c.lateness_seconds:
             return None
-        target.fired[kind] = start
-        return self._rate_alert(flow, index, pps, mbps, limit)
+        target.fired[proto] = start
+        return self._rate_alert(flow, index, acc, limit)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -258,7 +299,7 @@ class Flood:
         c = self.config
         start = index * c.interval_seconds
         site = key == SITE
-        kind = _kind(slot.sources, slot.ports)
+        label = kind(slot.sources, slot.ports)
         victims = [t for t, _ in slot.targets.most_common(c.sample_size)]
         sources = [s for s, _ in slot.sources.most_common(c.sample_size)]
         single = len(slot.sources) == 1
@@ -276,10 +317,10 @@ class Flood:
             destinations=tuple(victims),
             destination_ports=tuple(p for p, _ in slot.ports.most_common(c.sample_size)),
             tactic=Tactic.IMPACT,
-            technique="T1499.001" if single else "T1498.001",
+            technique="T1498.001" if site else "T1499.001",  # ATT&CK: SYN floods exhaust the OS
             identifier=f"flood.syn:{key}",
             explanation=(
-                f"{kind} SYN flood {where}: {slot.unpaired} SYNs never answered or closed in "
+                f"{label} SYN flood {where}: {slot.unpaired} SYNs never answered or closed in "
                 f"{c.interval_seconds:g}s against {slot.paired} paired (normalised excess "
                 f"{x:.1f}, CUSUM {target.cusum.total:.1f} >= {c.cusum_threshold:g}) from "
                 f"{len(slot.sources)} sources"
@@ -292,17 +333,22 @@ class Flood:
                 "cusum_threshold": c.cusum_threshold,
                 "interval_seconds": c.interval_seconds,
                 "distinct_sources": len(slot.sources),
-                "source_entropy": round(_entropy(slot.sources), 3),
-                "port_entropy": round(_entropy(slot.ports), 3),
-                "kind": kind,
+                "source_entropy": round(entropy(slot.sources), 3),
+                "port_entropy": round(entropy(slot.ports), 3),
+                "kind": label,
             },
-            evidence=tuple(slot.evidence),
+            evidence=tuple(flow.id for flow in slot.evidence),
         )
 
-    def _rate_alert(self, flow: Flow, index: int, pps: float, mbps: float, limit: float) -> Alert:
+    def _rate_alert(self, flow: Flow, index: int, acc: _Rate, limit: float) -> Alert:
         c = self.config
         start = index * c.rate_seconds
+        pps, mbps = acc.packets / c.rate_seconds, acc.octets * 8 / c.rate_seconds / 1e6
         proto = flow.transport.value
+        scope = "link-wide" if is_link_wide(flow.dst_ip) else "host"
+        spread = acc.spread or _Spread()
+        label = kind(spread.sources, spread.ports)
+        sources = [s for s, _ in spread.sources.most_common(c.sample_size)]
         return Alert(
             time=start + c.rate_seconds,
             first_seen=start,
@@ -311,17 +357,18 @@ class Flood:
             rule="flood.rate",
             severity=Severity.HIGH,
             sensor=flow.sensor,
-            source_ip=flow.src_ip,
+            source_ip=sources[0] if len(spread.sources) == 1 else None,
             destination_ip=flow.dst_ip,
             destinations=(flow.dst_ip,),
-            destination_ports=(flow.dst_port,),
+            destination_ports=tuple(p for p, _ in spread.ports.most_common(c.sample_size)),
             tactic=Tactic.IMPACT,
             technique="T1498.001",
             identifier=f"flood.rate:{flow.dst_ip}:{proto}",
             explanation=(
-                f"{proto} flood to {flow.dst_ip}: {pps:,.0f} packets/s and {mbps:,.1f} Mbit/s "
-                f"over {c.rate_seconds:g}s (thresholds: {limit:,.0f} packets/s or "
-                f"{c.megabits_per_second:,.0f} Mbit/s); last sender {flow.src_ip}"
+                f"{label} {proto} flood to {scope} {flow.dst_ip}: {pps:,.0f} packets/s and "
+                f"{mbps:,.1f} Mbit/s over {c.rate_seconds:g}s (thresholds: {limit:,.0f} "
+                f"packets/s or {c.megabits_per_second:,.0f} Mbit/s) from {len(spread.sources)} "
+                f"sources, most of all {sources[0]}"
             ),
             facts={
                 "packets_per_second": round(pps, 1),
@@ -330,6 +377,11 @@ class Flood:
                 "megabits_threshold": c.megabits_per_second,
                 "rate_seconds": c.rate_seconds,
                 "transport": proto,
+                "scope": scope,
+                "distinct_sources": len(spread.sources),
+                "source_entropy": round(entropy(spread.sources), 3),
+                "port_entropy": round(entropy(spread.ports), 3),
+                "kind": label,
             },
             evidence=(flow.id,),
         )
@@ -341,25 +393,3 @@ def _scan_like(slot: _Interval, share: float) -> bool:
         return False
     spread = max(len(slot.ports), len(slot.targets))
     return spread >= max(2.0, share * slot.unpaired)
-
-
-def _kind(sources: Counter[str], ports: Counter[int]) -> str:
-    """Name the flood from its distributions: spoofed or direct, one service or many."""
-    spoofed = len(sources) > 10 and _entropy(sources) > 0.8
-    who = "spoofed-source" if spoofed else "direct"
-    what = "single-port" if len(ports) <= 2 else "multi-port"
-    return f"{who} {what}"
-
-
-def _entropy(counts: Counter[str] | Counter[int]) -> float:
-    """Shannon entropy normalised to [0, 1] by its maximum, log(distinct values)."""
-    total, distinct = sum(counts.values()), len(counts)
-    if distinct <= 1 or total == 0:
-        return 0.0
-    h = -sum(n / total * math.log(n / total) for n in counts.values())
-    return h / math.log(distinct)
-
-
-def _bump(counts: Counter[str] | Counter[int], key: str | int, cap: int) -> None:
-    if key in counts or len(counts) < cap:
-        counts[key] += 1  # type: ignore[index]

@@ -50,6 +50,7 @@ class IdsAlerts:
 
     name: ClassVar[str] = "ids"
     Config: ClassVar[type[IdsConfig]] = IdsConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (IdsAlert,)
 
     def __init__(self, config: IdsConfig) -> None:
         self.config = config

@@ -9,6 +9,7 @@ the final counts when the source falls silent for a whole window.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -62,6 +63,7 @@ class _Episode:
     evidence: list[str] = field(default_factory=list)
     total: int = 0
     fired: bool = False
+    floor: float = float("inf")  # no time in ``seen`` is older: nothing to forget above it
 
 
 class PortScan:
@@ -69,6 +71,7 @@ class PortScan:
 
     name: ClassVar[str] = "portscan"
     Config: ClassVar[type[PortScanConfig]] = PortScanConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: PortScanConfig) -> None:
         self.config = config
@@ -78,31 +81,52 @@ class PortScan:
 
     def observe(self, event: Event) -> list[Alert]:
         """Count a failed flow towards its source's vertical and horizontal episodes."""
-        if not isinstance(event, Flow) or not _failed(event):
-            return []
-        alerts = self.flush(event.start)
-        vertical = ("vertical", event.dst_ip, event.dst_port)
-        horizontal = ("horizontal", f"{event.transport}/{event.dst_port}", event.dst_ip)
-        for kind, target, item in (vertical, horizontal):
-            alert = self._count(event, kind, target, item)
-            if alert is not None:
-                alerts.append(alert)
+        return (self._contact(event) or []) if isinstance(event, Flow) else []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        contact = self._contact
+        for event in events:
+            if isinstance(event, Flow) and (found := contact(event)):
+                alerts.extend(found)
         return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """Close episodes silent for a whole window, emitting summaries of those that fired."""
         window = self.config.window_seconds
+        oldest = self._episodes.oldest()
+        if oldest is None or now - oldest.last <= window:
+            return []  # expire() would stop at once: skip building its predicate
         ended = self._episodes.expire(lambda ep: now - ep.last > window)
         return [self._alert(key, ep, final=True) for key, ep in ended if ep.fired]
 
+    def _contact(self, flow: Flow) -> list[Alert] | None:
+        """Alerts of one flow (None when it is no failed contact or completes nothing)."""
+        if not _failed(flow):
+            return None
+        alerts = self.flush(flow.start)
+        vertical = self._count(flow, "vertical", flow.dst_ip, flow.dst_port)
+        target = f"{flow.transport}/{flow.dst_port}"
+        horizontal = self._count(flow, "horizontal", target, flow.dst_ip)
+        if vertical is not None:
+            alerts.append(vertical)
+        if horizontal is not None:
+            alerts.append(horizontal)
+        return alerts
+
     def _count(self, flow: Flow, kind: str, target: str, item: str | int) -> Alert | None:
         key = (flow.src_ip, kind, target)
-        ep = self._episodes.touch(
-            key, lambda: _Episode(first=flow.start, last=flow.start, sensor=flow.sensor)
-        )
-        ep.last = max(ep.last, flow.start)
-        if item in ep.seen or len(ep.seen) < MAX_ITEMS:  # a fired /8 sweep must not grow forever
-            ep.seen[item] = flow.start
+        t = flow.start
+        ep = self._episodes.get(key)
+        if ep is None:
+            ep = self._episodes.touch(key, lambda: _Episode(first=t, last=t, sensor=flow.sensor))
+        elif t > ep.last:
+            ep.last = t
+        seen = ep.seen
+        if item in seen or len(seen) < MAX_ITEMS:  # a fired /8 sweep must not grow forever
+            seen[item] = t
+            ep.floor = min(ep.floor, t)
         ep.total += 1
         if len(ep.evidence) < self.config.sample_size:
             ep.evidence.append(flow.id)
@@ -114,9 +138,13 @@ class PortScan:
 
     def _forget_old(self, ep: _Episode) -> None:
         """Drop items last seen before the window; the episode keeps only live fan-out."""
-        if not ep.fired:  # before firing the fan-out must fit in one window
-            horizon = ep.last - self.config.window_seconds
-            ep.seen = {k: t for k, t in ep.seen.items() if t >= horizon}
+        if ep.fired:  # before firing the fan-out must fit in one window
+            return
+        horizon = ep.last - self.config.window_seconds
+        if ep.floor >= horizon:
+            return  # every item is inside the window: skip rebuilding the table
+        ep.seen = {k: t for k, t in ep.seen.items() if t >= horizon}
+        ep.floor = min(ep.seen.values(), default=float("inf"))
 
     def _threshold(self, kind: str) -> int:
         c = self.config

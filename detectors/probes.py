@@ -104,4 +104,18 @@ CLASSIFIERS: tuple[Callable[[Flow], Probe | None], ...] = (
 
 def probes(flow: Flow) -> list[Probe]:
     """The probes a flow is."""
+    if _ordinary(flow):
+        return []
     return [p for classify in CLASSIFIERS if (p := classify(flow)) is not None]
+
+
+def _ordinary(flow: Flow) -> bool:
+    """A TCP or UDP flow no classifier can name (most traffic), told apart without calling them.
+
+    Mirrors the classifiers' first checks: TCP probes are MIDSTREAM (stealth) or SYN+FIN
+    (fingerprint); UDP probes are REJECTED; everything else goes through the classifiers.
+    """
+    transport = flow.transport
+    if transport is Transport.TCP:
+        return flow.outcome is not TcpOutcome.MIDSTREAM and not _syn_fin(flow.flags_out)
+    return transport is Transport.UDP and flow.outcome is not TcpOutcome.REJECTED

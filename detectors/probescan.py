@@ -8,7 +8,7 @@ normal stack ever sends them (SYN+FIN, a non-zero echo code), so one such probe 
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -98,6 +98,8 @@ class _Episode:
 
     def score(self) -> int:
         """Weighted count of the distinct items inside the window."""
+        if not self.weights:
+            return len(self.items)  # every item weighs 1
         return sum(self.weights.get(i, 1) for i in self.items.items())
 
 
@@ -106,42 +108,66 @@ class ProbeScan:
 
     name: ClassVar[str] = "probescan"
     Config: ClassVar[type[ProbeScanConfig]] = ProbeScanConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: ProbeScanConfig) -> None:
         self.config = config
         self._episodes: BoundedMap[tuple[str, str, str], _Episode] = BoundedMap(config.max_episodes)
+        self._thresholds: dict[tuple[str, str], int] = {}  # (rule, kind) -> threshold, memoised
 
     def observe(self, event: Event) -> list[Alert]:
         """Count every probe a flow is towards its episode."""
-        if not isinstance(event, Flow):
-            return []
-        found = probes(event)
-        if not found:
-            return []
-        alerts = self.flush(event.start)
-        for probe in found:
-            alert = self._count(event, probe)
-            if alert is not None:
-                alerts.append(alert)
+        return (self._probes(event) or []) if isinstance(event, Flow) else []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        count = self._probes
+        for event in events:
+            if isinstance(event, Flow) and (found := count(event)):
+                alerts.extend(found)
         return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """End episodes silent for a whole window (their alert, if any, is already out)."""
-        self._episodes.expire(lambda ep: now - ep.last > self.config.window_seconds)
+        oldest = self._episodes.oldest()
+        if oldest is not None and now - oldest.last > self.config.window_seconds:
+            self._episodes.expire(lambda ep: now - ep.last > self.config.window_seconds)
         return []
+
+    def _probes(self, flow: Flow) -> list[Alert] | None:
+        """Alerts of one flow's probes (None when it is no probe)."""
+        found = probes(flow)
+        if not found:
+            return None
+        alerts = self.flush(flow.start)
+        for probe in found:
+            alert = self._count(flow, probe)
+            if alert is not None:
+                alerts.append(alert)
+        return alerts
+
+    def _threshold(self, rule: str, kind: str) -> int:
+        found = self._thresholds.get((rule, kind))
+        if found is None:
+            found = self._thresholds[rule, kind] = self.config.threshold(rule, kind)
+        return found
 
     def _count(self, flow: Flow, probe: Probe) -> Alert | None:
         c = self.config
         key = (flow.src_ip, probe.rule, probe.target)
-        ep = self._episodes.touch(key, lambda: self._new(flow))
-        ep.last = max(ep.last, flow.start)
+        ep = self._episodes.get(key)
+        if ep is None:
+            ep = self._episodes.touch(key, lambda: self._new(flow))
+        elif flow.start > ep.last:
+            ep.last = flow.start
         ep.items.add(probe.item, flow.start)
         ep.kinds.add(probe.kind)
         if probe.weight != 1:
             ep.weights[probe.item] = probe.weight
         if len(ep.evidence) < c.sample_size:
             ep.evidence.append(flow.id)
-        if ep.fired or ep.score() < c.threshold(probe.rule, probe.kind):
+        if ep.fired or ep.score() < self._threshold(probe.rule, probe.kind):
             return None
         ep.fired = True
         return c.site.label(self._alert(key, ep))

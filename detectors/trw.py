@@ -14,6 +14,8 @@ contacts raise their own alert (scan-NG's "landmine"). There is no window: state
 from __future__ import annotations
 
 import math
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -94,21 +96,21 @@ class TrwConfig:
         return math.log((1 - pd) / (1 - pf))
 
 
-@dataclass
+@dataclass(slots=True)
 class _Walk:
-    """One source's random walk and the contacts behind it."""
+    """One source's random walk and the contacts behind it (slots: one per source seen)."""
 
     first: float
     last: float
     sensor: str
-    contacts: BoundedMap[str, bool]
+    contacts: OrderedDict[str, bool]  # in first-contact order; the oldest go beyond the cap
     score: float = 0.0
     failures: int = 0
     successes: int = 0
     dark: int = 0
     trace: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
-    fired: set[str] = field(default_factory=set)
+    fired: tuple[str, ...] = ()  # a tuple: most walks never fire, and an empty set costs
 
 
 class ThresholdRandomWalk:
@@ -116,66 +118,86 @@ class ThresholdRandomWalk:
 
     name: ClassVar[str] = "trw"
     Config: ClassVar[type[TrwConfig]] = TrwConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (Flow,)
 
     def __init__(self, config: TrwConfig) -> None:
         self.config = config
         self._walks: BoundedMap[str, _Walk] = BoundedMap(config.max_sources)
+        # The walk's constants, computed once rather than per step.
+        self._step_success, self._step_failure = config.step_success, config.step_failure
+        self._upper, self._lower = config.upper, config.lower
 
     def observe(self, event: Event) -> list[Alert]:
         """Walk one step when a flow is its source's first contact with an address."""
-        if not isinstance(event, Flow) or not self._watched(event):
-            return []
-        success = _success(event)
-        if success is None:
-            return []
-        alerts = self.flush(event.start)
-        walk = self._walks.touch(event.src_ip, lambda: self._new(event))
-        walk.last = max(walk.last, event.start)
-        if event.dst_ip in walk.contacts:
-            return alerts
-        walk.contacts.touch(event.dst_ip, lambda: success)
-        return alerts + self._step(event, walk, success)
+        return (self._walk(event) or []) if isinstance(event, Flow) else []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        walk = self._walk
+        for event in events:
+            if isinstance(event, Flow) and (found := walk(event)):
+                alerts.extend(found)
+        return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """Forget sources silent for ``state_seconds``; the walk has no window to close."""
-        self._walks.expire(lambda w: now - w.last > self.config.state_seconds)
+        oldest = self._walks.oldest()
+        if oldest is not None and now - oldest.last > self.config.state_seconds:
+            self._walks.expire(lambda w: now - w.last > self.config.state_seconds)
         return []
 
-    def _watched(self, flow: Flow) -> bool:
-        site = self.config.site
-        return self.config.watch_internal or not site.is_internal(flow.src_ip)
+    def _walk(self, flow: Flow) -> list[Alert] | None:
+        """One flow's step (None when it is no first contact or raises nothing)."""
+        if not self.config.watch_internal and self.config.site.is_internal(flow.src_ip):
+            return None
+        success = _success(flow)
+        if success is None:
+            return None
+        self.flush(flow.start)
+        walk = self._walks.get(flow.src_ip)
+        if walk is None:
+            walk = self._walks.touch(flow.src_ip, lambda: self._new(flow))
+        elif flow.start > walk.last:
+            walk.last = flow.start
+        contacts = walk.contacts
+        if flow.dst_ip in contacts:
+            return None
+        contacts[flow.dst_ip] = success
+        if len(contacts) > self.config.max_contacts:
+            contacts.popitem(last=False)
+        return self._step(flow, walk, success)
 
     def _new(self, flow: Flow) -> _Walk:
-        contacts: BoundedMap[str, bool] = BoundedMap(self.config.max_contacts)
-        return _Walk(first=flow.start, last=flow.start, sensor=flow.sensor, contacts=contacts)
+        return _Walk(first=flow.start, last=flow.start, sensor=flow.sensor, contacts=OrderedDict())
 
-    def _step(self, flow: Flow, walk: _Walk, success: bool) -> list[Alert]:
+    def _step(self, flow: Flow, walk: _Walk, success: bool) -> list[Alert] | None:
         c = self.config
         dark = c.site.is_dark(flow.dst_ip)
         if success:
             walk.successes += 1
-            walk.score += c.step_success
+            walk.score += self._step_success
         else:
             weight = c.dark_weight if dark else 1
             walk.failures += weight
-            walk.score += weight * c.step_failure
-        walk.dark += int(dark)
+            walk.score += weight * self._step_failure
+        walk.dark += dark
         if len(walk.trace) < c.sample_size:
             walk.trace.append(f"{flow.dst_ip}:{'S' if success else 'F'}{'D' if dark else ''}")
         if not success and len(walk.evidence) < c.sample_size:
             walk.evidence.append(flow.id)  # only failures are evidence; ids cost a hash
-        alerts = []
-        if walk.score >= c.upper and "scan.trw" not in walk.fired:
-            alerts.append(self._alert(flow, walk, "scan.trw"))
+        alerts = None
+        if walk.score >= self._upper and "scan.trw" not in walk.fired:
+            alerts = [self._alert(flow, walk, "scan.trw")]
         if walk.dark >= c.dark_hosts and "scan.darkspace" not in walk.fired:
-            alerts.append(self._alert(flow, walk, "scan.darkspace"))
-        if walk.score <= c.lower:
+            alerts = [*(alerts or ()), self._alert(flow, walk, "scan.darkspace")]
+        if walk.score <= self._lower:
             walk.score = 0.0  # cleared as benign; restart so a later scan is still caught
         return alerts
 
     def _alert(self, flow: Flow, walk: _Walk, rule: str) -> Alert:
         c = self.config
-        walk.fired.add(rule)
+        walk.fired = (*walk.fired, rule)
         contacts = walk.failures + walk.successes
         alert = Alert(
             time=flow.start,

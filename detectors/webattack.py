@@ -1,8 +1,9 @@
 """Web attacks in HTTP requests (from packets and access logs), scored the CRS way.
 
-Every request's URI (kept raw by the sensors) and User-Agent are decoded and matched against
-``detectors.webrules``. As in the OWASP Core Rule Set, each match adds its severity in
-anomaly points (critical 5, error 4, warning 3, notice 2) and a request is an attack when its
+Every request's URI (kept raw by the sensors), URL-encoded form body and User-Agent are
+decoded and matched against ``detectors.webrules``. As in the OWASP Core Rule Set, each match
+adds its severity in anomaly points (critical 5, error 4, warning 3, notice 2) and a request
+is an attack when its
 inbound score at the blocking paranoia level (1) reaches ``inbound_threshold`` (5). Rules up
 to ``detection_paranoia`` (2) are matched too and reported with their level, so the analyst
 sees what a stricter setting would add. Attack requests are folded per source, target and
@@ -84,6 +85,7 @@ class WebAttack:
 
     name: ClassVar[str] = "webattack"
     Config: ClassVar[type[WebAttackConfig]] = WebAttackConfig
+    accepts: ClassVar[tuple[type[Event], ...]] = (HttpRequest,)
 
     def __init__(self, config: WebAttackConfig) -> None:
         self.config = config
@@ -95,7 +97,7 @@ class WebAttack:
             return []
         alerts = self.flush(event.time)
         c = self.config
-        matches = match_request(event.uri, event.user_agent, c.detection_paranoia)
+        matches = match_request(event.uri, event.user_agent, c.detection_paranoia, event.form)
         score = anomaly_score(matches, c.paranoia_level)
         if score < c.inbound_threshold:
             return alerts

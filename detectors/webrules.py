@@ -1,25 +1,24 @@
-"""Web-attack rules: decoding of request parts and a CRS-style rule table, written by us.
+"""Web-attack rules: a CRS-style rule table written by us, and the matching of requests.
 
 The rules follow the semantics of the OWASP Core Rule Set groups (913 scanners, 930 LFI and
 restricted files, 931 RFI, 932 command injection, 933 PHP injection, 941 XSS, 942 SQLi, 944
 Java/Log4Shell); the patterns are our own.
 Each rule has a severity (critical 5, error 4, warning 3, notice 2 anomaly points) and a
 paranoia level: level 1 rules rarely match benign requests, level 2 adds broader patterns.
-Every part is decoded before matching: URL decoding repeated until stable (double encoding),
-IIS ``%uXXXX``, HTML entities, and base64 for the parameter values of rules marked for it.
+Every part is decoded before matching (``detectors.webdecode``): URL decoding repeated until
+stable (double encoding), IIS ``%uXXXX``, ``\\xHH`` escapes, HTML entities, and base64 for the
+parameter values of rules marked for it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import html
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Literal
-from urllib.parse import unquote
+
+from detectors.webdecode import base64_values, normalise, url_decode
+from detectors.webwords import CMDS, DANGEROUS_TAGS, DOTFILES, SQL_FUNCTIONS, SQL_FUNCTIONS_BROAD
 
 Part = Literal["path", "args", "agent"]
 """Where in the request a rule looks: the path, the query string, the User-Agent header."""
@@ -83,8 +82,6 @@ ARGS: tuple[Part, ...] = ("args",)
 URI: tuple[Part, ...] = ("path", "args")
 ANY: tuple[Part, ...] = ("path", "args", "agent")
 
-_CMDS = r"(?:cat|ls|id|whoami|uname|wget|curl|nc|ncat|bash|sh|ping|nslookup|powershell|cmd|echo)"
-
 RULES: tuple[WebRule, ...] = (
     # 942: SQL injection
     _rule(
@@ -145,6 +142,18 @@ RULES: tuple[WebRule, ...] = (
         r"@@(?:version|datadir|hostname)\b|\binformation_schema\b|\bsysobjects\b|\b(?:load_file|extractvalue|updatexml|group_concat)\s*\(|\binto\s+(?:out|dump)file\b",
     ),
     _rule("sqli-concat", "sqli", CRIT, 1, ARGS, r"['\"]\s*(?:\+|\|\|)\s*['\"]"),
+    # 942151: a function only SQL has, called (``select`` may be glued on: ``selectchar(``)
+    _rule(
+        "sqli-function-call",
+        "sqli",
+        CRIT,
+        1,
+        ARGS,
+        rf"(?:\b|select)(?:{SQL_FUNCTIONS})\s*\(",
+    ),
+    # UNION column counting: NULL columns after a select or a comma (``1,null,null``); a
+    # value that merely is ``null,null`` (JSON-ish lists) is left alone
+    _rule("sqli-null-columns", "sqli", CRIT, 1, ARGS, r"(?:\bselect\b|,)\s*null\s*,\s*null\b"),
     _rule(
         "sqli-stacked",
         "sqli",
@@ -154,12 +163,29 @@ RULES: tuple[WebRule, ...] = (
         r";\s*(?:drop|insert|update|delete|shutdown|exec)\b\s+\w",
     ),
     _rule("sqli-select-from", "sqli", WARN, 2, ARGS, r"\bselect\b.{1,100}?\bfrom\b"),
+    _rule(
+        "sqli-function-call-broad",
+        "sqli",
+        WARN,
+        2,
+        ARGS,
+        rf"\b(?:{SQL_FUNCTIONS_BROAD})\s*\(",
+    ),
     _rule("sqli-meta-chars", "sqli", WARN, 2, ARGS, r"['\"`].*?[()].*?[()'\"`]|['\"`]\s*$"),
     # 941: cross-site scripting
     _rule("xss-script-tag", "xss", CRIT, 1, ANY, r"<\s*/?\s*script\b", base64=True),
     _rule("xss-event-handler", "xss", CRIT, 1, URI, r"<[a-z][^>]*\bon[a-z]{3,20}\s*="),
     _rule("xss-js-uri", "xss", CRIT, 1, URI, r"(?:javascript|vbscript)\s*:"),
-    _rule("xss-tags", "xss", CRIT, 1, URI, r"<\s*(?:iframe|object|embed|svg|applet|meta|base)\b"),
+    _rule("xss-tags", "xss", CRIT, 1, URI, rf"<\s*/?\s*(?:{DANGEROUS_TAGS})(?![\w-])"),
+    # 941390: a JavaScript method that pops, evaluates or schedules code, called
+    _rule(
+        "xss-js-method",
+        "xss",
+        CRIT,
+        1,
+        ARGS,
+        r"\b(?:alert|prompt|confirm|eval|settimeout|setinterval|atob|fromcharcode)\s*\(",
+    ),
     _rule(
         "xss-dom",
         "xss",
@@ -168,7 +194,8 @@ RULES: tuple[WebRule, ...] = (
         URI,
         r"\b(?:document\.(?:cookie|location|write)|alert\s*\(|eval\s*\()",
     ),
-    _rule("xss-html-tag", "xss", NOTE, 2, ARGS, r"<[a-z]+[\s/>]"),
+    # 941320: any HTML tag handler
+    _rule("xss-html-tag", "xss", CRIT, 2, ARGS, r"<[a-z][a-z0-9]*(?:[\s/>]|$)"),
     # 930: path traversal and local file inclusion
     _rule("lfi-traversal", "traversal", CRIT, 1, URI, r"(?:^|[/\\=])\.\.[/\\]"),
     _rule(
@@ -182,20 +209,59 @@ RULES: tuple[WebRule, ...] = (
     _rule(
         "lfi-wrappers", "traversal", CRIT, 1, ARGS, r"\b(?:php|file|zip|phar|data|expect|glob)://"
     ),
-    _rule("lfi-null-byte", "traversal", ERR, 1, URI, r"\x00"),
+    # 920: protocol enforcement: a NUL byte, a request target that is no path, URL or authority
+    _rule("protocol-null-byte", "protocol", CRIT, 1, URI, r"\x00"),
+    _rule(
+        "protocol-invalid-target",
+        "protocol",
+        WARN,
+        1,
+        ("path",),
+        r"^(?=.)(?![/*]|[a-z][a-z0-9+.-]*://|[\w.-]+:\d+$)",
+    ),
     _rule(
         "lfi-restricted-files",
         "traversal",
         CRIT,
         1,
         ("path",),
-        r"/\.(?:htpasswd|htaccess|env|git|svn|hg|bzr|cvs|ssh|aws|docker|bash_history|sh_history|mysql_history|rhosts|passwd|pwd|netrc|npmrc|ds_store)\b|/(?:web-inf|meta-inf)/|\bwp-config\.php\.(?:bak|old|save|swp|orig)\b",
+        rf"/\.(?:{DOTFILES})\b|/(?:web-inf|meta-inf)/|\bwp-config\.php\b",
+    ),
+    # an encoded query delimiter in the path cuts it short in rewriting proxies (evasion)
+    _rule("lfi-path-delimiter", "traversal", WARN, 1, ("path",), r"\?"),
+    _rule(
+        "lfi-system-dirs",
+        "traversal",
+        WARN,
+        1,
+        URI,
+        r"/(?:etc|proc|usr/(?:share|lib|local|bin|sbin)|var/(?:log|lib|run|spool)|root|boot)/",
     ),
     _rule(
         "rfi-ip-url", "traversal", CRIT, 1, ARGS, r"=\s*(?:https?|ftp)://\d{1,3}(?:\.\d{1,3}){3}"
     ),
     # 932: OS command injection
-    _rule("cmdi-separator", "cmdi", CRIT, 1, ARGS, rf"(?:[;|`]|&&|\$\()\s*{_CMDS}\b", base64=True),
+    # a command after a shell separator, itself followed by what a shell reads next (not by
+    # ``=`` or ``:``, as in ``&&id=`` or ``;cat:0`` of ordinary query strings)
+    _rule(
+        "cmdi-separator",
+        "cmdi",
+        CRIT,
+        1,
+        ARGS,
+        rf"(?:[;|`]|&&|\$\()\s*{CMDS}(?=[\s;|&<>`)$]|$)",
+        base64=True,
+    ),
+    # a newline separates commands too, but free text (form text areas) has newlines: the
+    # command must end the value or take an option, a path or an operator
+    _rule(
+        "cmdi-newline",
+        "cmdi",
+        CRIT,
+        1,
+        ARGS,
+        rf"\n\s*{CMDS}(?=\s*(?:[-/$|;&<>`'\"]|$))",
+    ),
     _rule(
         "cmdi-unix-paths",
         "cmdi",
@@ -241,7 +307,7 @@ RULES: tuple[WebRule, ...] = (
         CRIT,
         1,
         ARGS,
-        rf"(?:^|&)(?:cmd|exec|command|execute|shell)={_CMDS}\b",
+        rf"(?:^|&)(?:cmd|exec|command|execute|shell)={CMDS}\b",
     ),
     # 913: scanner user agents
     _rule(
@@ -265,74 +331,26 @@ class Match:
     excerpt: str
 
 
-_PERCENT_U = re.compile(r"%u([0-9a-fA-F]{4})")
-_BASE64 = re.compile(r"^[A-Za-z0-9+/_-]{16,}={0,2}$")
-
-
-def url_decode(text: str, *, plus: bool, rounds: int = 3) -> str:
-    """Percent-decode (also ``%uXXXX``) until stable, at most ``rounds`` times (double encoding)."""
-    if plus:
-        text = text.replace("+", " ")
-    for _ in range(rounds):
-        decoded = unquote(
-            _PERCENT_U.sub(lambda m: chr(int(m.group(1), 16)), text), errors="replace"
-        )
-        if decoded == text:
-            break
-        text = decoded
-    return text
-
-
-def normalise(text: str, *, plus: bool) -> str:
-    """A request part as the rules see it: URL- and entity-decoded, whitespace compressed."""
-    decoded = html.unescape(url_decode(text, plus=plus))
-    return unnest_lookups(re.sub(r"\s+", " ", decoded))
-
-
-_LOOKUP = re.compile(r"\$\{(?:lower:|upper:|[^${}]*?:-)([^${}]*)\}", re.IGNORECASE)
-
-
-def unnest_lookups(text: str, rounds: int = 8) -> str:
-    """Resolve Log4j lookups that only hide characters (``${lower:j}``, ``${::-n}``)."""
-    for _ in range(rounds):
-        if "${" not in text:
-            break
-        resolved = _LOOKUP.sub(lambda m: m.group(1), text)
-        if resolved == text:
-            break
-        text = resolved
-    return text
-
-
-def base64_values(args: str) -> Iterator[str]:
-    """Decoded parameter values that look like base64 and decode to printable text."""
-    for pair in args.split("&"):
-        value = pair.partition("=")[2]
-        if not _BASE64.match(value):
-            continue
-        padded = value + "=" * (-len(value) % 4)
-        try:
-            text = base64.b64decode(padded, altchars=b"-_", validate=False).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            continue
-        if text.isprintable():
-            yield text
-
-
-def request_parts(uri: str, agent: str) -> dict[Part, str]:
-    """Split a raw request target into its decoded path and query string, plus the agent."""
+def request_parts(uri: str, agent: str, form: str = "") -> dict[Part, str]:
+    """Split a raw request target into its decoded path and arguments (query string and
+    URL-encoded form body, as CRS ``ARGS``), plus the agent."""
     path, _, query = uri.partition("?")
     return {
         "path": normalise(path, plus=False),
-        "args": normalise(query, plus=True),
+        "args": normalise(_arguments(query, form), plus=True),
         "agent": normalise(agent, plus=False),
     }
 
 
-def match_request(uri: str, agent: str, paranoia: int) -> list[Match]:
+def _arguments(query: str, form: str) -> str:
+    return f"{query}&{form}" if query and form else query or form
+
+
+def match_request(uri: str, agent: str, paranoia: int, form: str = "") -> list[Match]:
     """Every rule at or below ``paranoia`` that matches the request (one match per rule)."""
-    parts = request_parts(uri, agent)
-    decoded64 = list(base64_values(url_decode(uri.partition("?")[2], plus=False)))
+    parts = request_parts(uri, agent, form)
+    arguments = _arguments(uri.partition("?")[2], form)
+    decoded64 = list(base64_values(url_decode(arguments, plus=False)))
     matches = []
     for rule in RULES:
         if rule.paranoia > paranoia:

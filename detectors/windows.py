@@ -40,13 +40,22 @@ class BoundedMap(Generic[K, V]):
 
     def touch(self, key: K, make: Callable[[], V]) -> V:
         """The entry for ``key``, created by ``make`` when absent; evicts beyond the cap."""
-        value = self.get(key)
-        if value is None:
-            value = self._items[key] = make()
-            while len(self._items) > self.cap:
-                self._items.popitem(last=False)
-                self.evictions += 1
+        items = self._items  # inlined get: this is the detectors' per-event hot path
+        value = items.get(key)
+        if value is not None:
+            items.move_to_end(key)
+            return value
+        value = items[key] = make()
+        while len(items) > self.cap:
+            items.popitem(last=False)
+            self.evictions += 1
         return value
+
+    def oldest(self) -> V | None:
+        """The least recently used entry (the first :meth:`expire` looks at), or None."""
+        for value in self._items.values():
+            return value
+        return None
 
     def pop(self, key: K) -> V | None:
         """Remove and return the entry for ``key`` (None when absent)."""
@@ -63,11 +72,12 @@ class BoundedMap(Generic[K, V]):
         expiry pass costs only what it removes.
         """
         gone: list[tuple[K, V]] = []
-        while self._items:
-            key, value = next(iter(self._items.items()))
+        items = self._items
+        while items:
+            key, value = next(iter(items.items()))
             if not stale(value):
                 break
-            self._items.popitem(last=False)
+            del items[key]
             gone.append((key, value))
         return gone
 
@@ -76,25 +86,33 @@ class DistinctWindow:
     """Distinct items (ports, hosts, sources) seen within the last ``window`` seconds."""
 
     def __init__(self, window: float, cap: int) -> None:
+        if cap < 1:
+            raise ValueError("cap: must be at least 1")
         self.window = window
+        self.cap = cap
         self.total = 0
-        self._seen: BoundedMap[Hashable, float] = BoundedMap(cap)
+        self.evictions = 0  # items dropped because the window was full
+        self._seen: OrderedDict[Hashable, float] = OrderedDict()  # item -> last time, oldest first
 
     def __len__(self) -> int:
         return len(self._seen)
 
-    @property
-    def evictions(self) -> int:
-        """Items dropped because the window was full."""
-        return self._seen.evictions
-
     def add(self, item: Hashable, t: float) -> None:
         """Record ``item`` at time ``t`` and forget items older than the window."""
         self.total += 1
-        self._seen.pop(item)
-        self._seen.touch(item, lambda: t)
-        self._seen.expire(lambda last: last < t - self.window)
+        seen = self._seen  # plain OrderedDict operations: called for every counted event
+        seen.pop(item, None)
+        seen[item] = t
+        if len(seen) > self.cap:
+            seen.popitem(last=False)
+            self.evictions += 1
+        horizon = t - self.window
+        while seen:  # stops at the first live item, like BoundedMap.expire
+            first, last = next(iter(seen.items()))
+            if last >= horizon:
+                return
+            del seen[first]
 
     def items(self) -> list[Hashable]:
         """The distinct items still inside the window, oldest first."""
-        return [item for item, _ in self._seen.items()]
+        return list(self._seen)

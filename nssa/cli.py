@@ -16,12 +16,15 @@ import click
 
 from correlator.storage import AlertQuery, IncidentQuery, Store
 from correlator.views import alert_view, incident_view
-from nssa.baseline import zeek_detectors
+from nssa.baselines import baseline_detectors
 from nssa.errors import MonitorError
 from nssa.evaluate import evaluate, render
+from nssa.heap import settle_heap
 from nssa.pipeline import Progress, ReplayReport, build_detectors, list_flows, replay
 from nssa.settings import Settings, load_settings
 from nssa.stores import open_store
+from nssa.webroc import labelled_requests, render_roc
+from nssa.webroc import web_roc as web_roc_rows
 from sensors.ecs import format_time
 from sensors.events import Flow
 from sensors.logs.formats import PARSERS
@@ -82,6 +85,7 @@ class _Group(click.Group):
 @click.version_option(package_name="nssa")
 def main() -> None:
     """NSSA: network-security situational awareness (网络安全态势感知) for a city."""
+    settle_heap()  # start-up is over: every command below is a long run (see nssa.heap)
 
 
 @main.group("config")
@@ -130,18 +134,24 @@ def replay_command(
 @click.argument("corpus", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @config_option
 @json_option
-def evaluate_command(corpus: Path, config_path: Path | None, as_json: bool) -> None:
+@click.option("--web-roc", is_flag=True, help="Also score labelled web requests (TPR at FPR).")
+def evaluate_command(corpus: Path, config_path: Path | None, as_json: bool, web_roc: bool) -> None:
     """Score the detectors on a labelled corpus (MANIFEST.tsv) beside Zeek's defaults."""
     settings = load_settings(config_path)
-    result = evaluate(corpus, settings, lambda: build_detectors(settings), zeek_detectors)
+    result = evaluate(corpus, settings, lambda: build_detectors(settings), baseline_detectors)
+    roc = web_roc_rows(labelled_requests(corpus, settings)) if web_roc else []
     if not as_json:
         click.echo(render(result))
+        if roc:
+            click.echo(render_roc(roc))
         return
     for mine, base in result.rows():
         row = {"category": mine.category, "ours": asdict(mine), "baseline": asdict(base)}
         click.echo(json.dumps(row, ensure_ascii=False))
     for mine_file, base_file in zip(result.ours, result.baseline, strict=True):
         click.echo(json.dumps({"file": asdict(mine_file), "baseline": asdict(base_file)}))
+    for point in roc:
+        click.echo(json.dumps({"web_roc": asdict(point)}))
 
 
 @contextmanager
@@ -178,6 +188,7 @@ def _echo_report(report: ReplayReport) -> None:
         "later fragments": flows.later_fragments,
         "packets without transport header": flows.no_transport,
         "flows evicted early": flows.evicted,
+        "threat-intel hits on known-good destinations suppressed": report.intel_suppressed,
     }
     noted = [f"{count} {what}" for what, count in problems.items() if count]
     if cap.cut_off:
@@ -457,29 +468,21 @@ def demo_command(port: int, host: str, no_browser: bool, store_url: str | None) 
     run_demo(host=host, port=port, open_browser=not no_browser, store_url=store_url)
 
 
-@main.group("user")
-def user_group() -> None:
-    """Dashboard accounts (listed in the settings file's [[dashboard.users]])."""
-
-
-@user_group.command("hash")
-def user_hash_command() -> None:
-    """Print a password hash for ``password_hash``; the password comes from a prompt or stdin."""
-    from dashboard.users import hash_password
-
-    if sys.stdin.isatty():
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    else:
-        password = sys.stdin.readline().rstrip("\n")
-    try:
-        click.echo(hash_password(password))
-    except ValueError as exc:
-        raise click.ClickException(str(exc).partition(": ")[2]) from exc
-
-
 # Registered last: these commands use the options and helpers defined above.
 from nssa.cli_correlate import correlate_command, exceptions_group, posture_command  # noqa: E402
 
 main.add_command(correlate_command)
 main.add_command(exceptions_group)
 main.add_command(posture_command)
+
+from nssa.cli_baseline import baseline_command  # noqa: E402
+
+main.add_command(baseline_command)
+
+from nssa.cli_intel import intel_group  # noqa: E402
+
+main.add_command(intel_group)
+
+from nssa.cli_users import user_group  # noqa: E402
+
+main.add_command(user_group)

@@ -43,6 +43,7 @@ def correlate_command(
         if once:
             follower = Follower(settings, store)
             follower.catch_up()
+            follower.release()
             report = follower.report
         else:
             stop = threading.Event()

@@ -31,3 +31,7 @@ class ConflictError(StoreError):
 
 class SpoolFullError(StoreError):
     """The on-disk spool reached its size cap; the batch was not kept."""
+
+
+class LeaseHeldError(MonitorError):
+    """Another process holds the lease this one needs (a second incident writer)."""

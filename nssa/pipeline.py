@@ -1,9 +1,9 @@
 """The one place the stages are wired: capture → decode → flows → detectors → correlator → store.
 
 Read top to bottom: :func:`replay` streams each capture through the sensor stages in batches
-(and each log file through its parser),
-feeds every event to every detector, correlates the alerts into incidents and writes all of it
-to the store. Nothing here reads the clock; ``rebase_to`` comes from the caller.
+(and each log file through its parser), feeds each event to the detectors that accept it,
+correlates the alerts into incidents and writes all of it to the store. Nothing here reads
+the clock; ``rebase_to`` comes from the caller.
 """
 
 from __future__ import annotations
@@ -24,9 +24,15 @@ from correlator.lifecycle import carry_over
 from correlator.storage import Store
 from detectors.alert import Alert
 from detectors.base import Detector
+from detectors.baselinemodel import BaselineModel
+from detectors.dispatch import observe_all
+from detectors.indicatorset import IndicatorSet
+from detectors.intel import Intel
 from detectors.registry import REGISTRY
 from detectors.site import Site
 from nssa.errors import StoreUnavailableError
+from nssa.intel import load_indicators, load_known_good
+from nssa.modelfile import load_model
 from nssa.settings import Settings
 from sensors.capture import (
     PCAP_MAGICS,
@@ -67,6 +73,7 @@ class ReplayReport:
     seconds: float = 0.0
     unreadable: list[str] = field(default_factory=list)  # files that are not captures
     logs: LogStats = field(default_factory=LogStats)  # log files: lines read and skipped
+    intel_suppressed: int = 0  # threat-intel hits on known-good destinations, not raised
 
     @property
     def packets_per_second(self) -> float:
@@ -77,20 +84,42 @@ class ReplayReport:
 def build_detectors(settings: Settings) -> list[Detector]:
     """One instance of every registered detector, configured from settings."""
     site = build_site(settings)
-    return [cls(_with_site(settings.detector_config(name), site)) for name, cls in REGISTRY.items()]
+    model = load_model(Path(settings.anomaly.model)) if settings.anomaly.model else None
+    intel = (load_indicators(settings), load_known_good(settings))
+    return [
+        cls(
+            _with_intel(_with_model(_with_site(settings.detector_config(name), site), model), intel)
+        )
+        for name, cls in REGISTRY.items()
+    ]
 
 
 def build_site(settings: Settings) -> Site:
     """What detectors know of the site: ``[site]`` plus every unit's subnets."""
     nets = [net for unit in settings.organisation.units for net in unit.subnets]
     internal = tuple(dict.fromkeys([*settings.site.internal, *nets]))
-    return dataclasses.replace(settings.site, internal=internal)
+    units = tuple((net, unit.code) for unit in settings.organisation.units for net in unit.subnets)
+    return dataclasses.replace(settings.site, internal=internal, units=units)
 
 
 def _with_site(config: Any, site: Site) -> Any:
     """A detector config with its ``site`` field (if it has one) set to the site."""
     names = {f.name for f in dataclasses.fields(config)}
     return dataclasses.replace(config, site=site) if "site" in names else config
+
+
+def _with_intel(config: Any, intel: tuple[IndicatorSet, IndicatorSet]) -> Any:
+    """A detector config with its ``indicators`` and ``known_good`` (if it has them) set."""
+    names = {f.name for f in dataclasses.fields(config)}
+    if "indicators" not in names:
+        return config
+    return dataclasses.replace(config, indicators=intel[0], known_good=intel[1])
+
+
+def _with_model(config: Any, model: BaselineModel | None) -> Any:
+    """A detector config with its ``model`` field (if it has one) set to the loaded model."""
+    names = {f.name for f in dataclasses.fields(config)}
+    return dataclasses.replace(config, model=model) if "model" in names else config
 
 
 def first_timestamp(path: Path) -> float | None:
@@ -150,12 +179,8 @@ def _shifted(batches: Iterable[PacketBatch], shift: float) -> Iterator[PacketBat
 
 
 def detect(detectors: Sequence[Detector], events: Iterable[Event]) -> list[Alert]:
-    """Feed events to every detector in order; return the alerts they raise."""
-    alerts: list[Alert] = []
-    for event in events:
-        for detector in detectors:
-            alerts.extend(detector.observe(event))
-    return alerts
+    """Feed events to the detectors that accept them, in order; return the alerts they raise."""
+    return observe_all(detectors, events if isinstance(events, list) else list(events))
 
 
 def finish(detectors: Sequence[Detector]) -> list[Alert]:
@@ -193,6 +218,7 @@ def replay(
             report.unreadable.append(str(exc))
         _add_flow_stats(report.flows, table.stats)
     alerts.extend(finish(detectors))
+    report.intel_suppressed = sum(d.stats.suppressed for d in detectors if isinstance(d, Intel))
     # Exceptions hide alerts from correlation; the alerts are still stored, and marked.
     visible, marks = apply_exceptions(alerts, _exceptions(store), settings.organisation)
     incidents = correlate(visible, settings.organisation, settings.correlator)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import webbrowser
 
 import click
-from werkzeug.serving import make_server
+from flask import Flask
+from werkzeug.serving import BaseWSGIServer, make_server
 
 from correlator.storage import Store
 from dashboard import create_app
@@ -26,27 +27,30 @@ def serve(
 ) -> None:
     """Serve the dashboard until interrupted, printing its URL first.
 
-    ``users`` replaces the configured accounts (``nssa demo``'s one-time login).
+    ``users`` replaces the settings file's accounts (``nssa demo``'s one-time login); the
+    store's accounts (``nssa user add``) are used either way, and win on a name clash.
     """
     accounts = settings.dashboard.users if users is None else users
-    if not accounts:
+    if not accounts and not any(not account.disabled for account in store.users()):
         # No default password: a dashboard without accounts does not start at all.
         raise ConfigError(
             settings.source,
             "dashboard.users",
-            "no users: add one (`nssa user hash` makes the hash)",
+            "no users: run `nssa user add NAME --role admin` to create the first one",
         )
     config: dict[str, object] = {
         "organisation": settings.organisation,
         "users": accounts,
         "SESSION_COOKIE_SECURE": settings.dashboard.secure_cookies,
+        "LIVE_POLL_SECONDS": settings.dashboard.live_poll_seconds,
+        "LIVE_LIFETIME_SECONDS": settings.dashboard.live_lifetime_seconds,
     }
     if settings.dashboard.secret_key:
         config["SECRET_KEY"] = settings.dashboard.secret_key
     if demo_link is not None:
         config["DEMO_LINK"] = demo_link
     app = create_app(store, config=config)
-    server = make_server(host, port, app, threaded=True)
+    server = dashboard_server(app, host, port)
     url = f"http://{host}:{server.server_port}/"
     if demo_link is not None:
         url += f"login/demo/{demo_link[0]}"
@@ -59,3 +63,9 @@ def serve(
         click.echo("stopped")
     finally:
         server.server_close()
+
+
+def dashboard_server(app: Flask, host: str, port: int) -> BaseWSGIServer:
+    """The WSGI server ``serve`` runs: a thread per request, since every open page holds one
+    for its live-update stream (``/events/stream``) until the stream's lifetime ends."""
+    return make_server(host, port, app, threaded=True)

@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 from correlator.correlate import CorrelatorConfig
 from correlator.organisation import OrganisationMap, Unit, UnitKind
 from dashboard.users import User
+from detectors.baselinemodel import TrainingConfig
+from detectors.hostwindows import WindowSpec
 from detectors.registry import REGISTRY
 from detectors.site import Site
 from nssa.errors import ConfigError
@@ -38,6 +40,8 @@ TOP_LEVEL = (
     "collect",
     "site",
     "dashboard",
+    "anomaly",
+    "intel",
 )
 _INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
@@ -167,13 +171,72 @@ class DashboardSettings:
     """Send the session cookie over HTTPS only; set it when a TLS proxy fronts the dashboard."""
     users: tuple[User, ...] = ()
     """``[[dashboard.users]]``: name, role, password_hash (``nssa user hash``), units."""
+    live_poll_seconds: float = 5.0
+    """How often each open page's live-update stream reads the store for changes."""
+    live_lifetime_seconds: float = 300.0
+    """How long one live-update stream holds a server thread; the browser then reconnects."""
 
     def __post_init__(self) -> None:
+        if not 0 < self.live_poll_seconds <= self.live_lifetime_seconds:
+            raise ValueError("live_poll_seconds: must be above 0 and at most live_lifetime_seconds")
         if self.secret_key and len(self.secret_key) < 32:
             raise ValueError("secret_key: use at least 32 random characters, or leave it empty")
         names = [u.name for u in self.users]
         if len(set(names)) != len(names):
             raise ValueError("users: user names must be unique")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AnomalySettings:
+    """The anomaly baseline: where the trained model is, and how ``nssa baseline`` trains it."""
+
+    model: str = ""
+    """Model file written by ``nssa baseline`` (absolute path); empty: no anomaly scoring."""
+    window_seconds: float = 300.0
+    """Length of a host window when training (the model carries it to scoring)."""
+    history_windows: int = 12
+    """Windows a peer stays known to a host; older peers count as new again."""
+    false_alarm_share: float = 0.005
+    """Share of training windows that would have alerted: sets each forest's threshold."""
+    min_rows: int = 32
+    """Host windows a link or unit needs for its own forest."""
+    trees: int = 100
+    """Trees per IsolationForest."""
+    random_state: int = 0
+    """Seed of the forests: the same flows and seed give the same model."""
+
+    def __post_init__(self) -> None:
+        if self.model and not Path(self.model).is_absolute():
+            raise ValueError("model: must be an absolute path")
+        self.window_spec()  # range checks live with the detectors' own dataclasses
+        self.training()
+
+    def window_spec(self) -> WindowSpec:
+        """How training cuts flows into host windows."""
+        return WindowSpec(window_seconds=self.window_seconds, history_windows=self.history_windows)
+
+    def training(self) -> TrainingConfig:
+        """How training fits the forests."""
+        return TrainingConfig(
+            trees=self.trees,
+            false_alarm_share=self.false_alarm_share,
+            min_rows=self.min_rows,
+            random_state=self.random_state,
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class IntelSettings:
+    """Threat intelligence: the indicator database ``nssa intel import`` writes."""
+
+    database: str = ""
+    """SQLite file of imported indicators (absolute path); empty: the intel detector is inert."""
+    known_good: bool = True
+    """Suppress hits on the shipped known-good list (public resolvers, update services, CDNs)."""
+
+    def __post_init__(self) -> None:
+        if self.database and not Path(self.database).is_absolute():
+            raise ValueError("database: must be an absolute path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -192,6 +255,8 @@ class Settings:
     site: Site = field(default_factory=Site)
     """Addresses in use and the city's own scanners (the organisation map adds its subnets)."""
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    anomaly: AnomalySettings = field(default_factory=AnomalySettings)
+    intel: IntelSettings = field(default_factory=IntelSettings)
 
     def detector_config(self, name: str) -> Any:
         """The config of detector ``name``: from the file, else the detector's defaults."""
@@ -241,6 +306,10 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
         ),
         site=build(Site, _table(file, "site", raw.get("site", {})), file, "site"),
         dashboard=_dashboard(file, _table(file, "dashboard", raw.get("dashboard", {})), units),
+        anomaly=build(
+            AnomalySettings, _table(file, "anomaly", raw.get("anomaly", {})), file, "anomaly"
+        ),
+        intel=build(IntelSettings, _table(file, "intel", raw.get("intel", {})), file, "intel"),
     )
 
 
@@ -315,7 +384,8 @@ def build(cls: type[T], table: Mapping[str, Any], file: str, prefix: str) -> T:
     fields = {
         f.name: f
         for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-        if not f.metadata.get("site")  # filled in from [site] by the pipeline, not per table
+        # Filled in by the pipeline (from [site], or a loaded model), not per table.
+        if not f.metadata.get("site") and not f.metadata.get("injected")
     }
     _reject_unknown(file, prefix, table, tuple(fields))
     hints = typing.get_type_hints(cls)

@@ -42,7 +42,7 @@ class CaptureStats:
     packets: int = 0
     bytes: int = 0
     truncated_records: int = 0  # records whose captured length is below the wire length
-    corrupt_records: int = 0  # impossible lengths: the rest of the file is skipped
+    corrupt_records: int = 0  # impossible lengths (the rest is skipped), unknown interfaces
     cut_off: bool = False  # the file ended in the middle of a record
     skipped_blocks: int = 0  # pcapng blocks of kinds we do not use
 
@@ -63,32 +63,77 @@ class PacketBatch:
         return int(self.offset.shape[0])
 
 
+Columns = tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int64],
+    npt.NDArray[np.float64],
+]
+"""Offset, caplen, wirelen, linktype and ts of a run of packets."""
+
+
 @dataclass
 class _Collector:
-    """Per-chunk lists that become one :class:`PacketBatch`."""
+    """Per-chunk packets that become one :class:`PacketBatch`: runs gathered with numpy
+    (``parts``) and single packets of rare block kinds (the lists), kept in file order."""
 
     offset: list[int] = field(default_factory=list)
     caplen: list[int] = field(default_factory=list)
     wirelen: list[int] = field(default_factory=list)
     linktype: list[int] = field(default_factory=list)
     ts: list[float] = field(default_factory=list)
+    parts: list[Columns] = field(default_factory=list)
     headers: tuple[npt.NDArray[np.int64], str, float, int] | None = None  # classic pcap
+    fatal: bool = False  # an impossible length: nothing after it can be trusted
 
     def __bool__(self) -> bool:
-        return bool(self.offset) or (self.headers is not None and self.headers[0].size > 0)
+        return (
+            bool(self.offset)
+            or any(part[0].size for part in self.parts)
+            or (self.headers is not None and self.headers[0].size > 0)
+        )
+
+    def add_run(self, run: Columns) -> None:
+        """Append a gathered run of packets after those collected so far."""
+        self._flush()
+        self.parts.append(run)
+
+    def _flush(self) -> None:
+        """Turn the single packets collected so far into a part, keeping file order."""
+        if self.offset:
+            self.parts.append(
+                (
+                    np.asarray(self.offset, dtype=np.int64),
+                    np.asarray(self.caplen, dtype=np.int64),
+                    np.asarray(self.wirelen, dtype=np.int64),
+                    np.asarray(self.linktype, dtype=np.int64),
+                    np.asarray(self.ts, dtype=np.float64),
+                )
+            )
+            self.offset, self.caplen, self.wirelen, self.linktype, self.ts = [], [], [], [], []
 
     def batch(self, data: bytes) -> PacketBatch:
         """The collected packets as one batch over ``data``."""
         if self.headers is not None:
             return _pcap_batch(data, *self.headers)
+        self._flush()
+        parts = self.parts or [_no_packets()]
+        columns = [np.concatenate(c) if len(parts) > 1 else c[0] for c in zip(*parts, strict=True)]
         return PacketBatch(
             data=np.frombuffer(data, dtype=np.uint8),
-            offset=np.asarray(self.offset, dtype=np.int64),
-            caplen=np.asarray(self.caplen, dtype=np.int64),
-            wirelen=np.asarray(self.wirelen, dtype=np.int64),
-            linktype=np.asarray(self.linktype, dtype=np.int64),
-            ts=np.asarray(self.ts, dtype=np.float64),
+            offset=columns[0],
+            caplen=columns[1],
+            wirelen=columns[2],
+            linktype=columns[3],
+            ts=columns[4].astype(np.float64),
         )
+
+
+def _no_packets() -> Columns:
+    """An empty run."""
+    empty = np.zeros(0, dtype=np.int64)
+    return empty, empty, empty, empty, np.zeros(0, dtype=np.float64)
 
 
 def open_capture(path: Path) -> BinaryIO:
@@ -152,7 +197,7 @@ def _stream(
         tail = data[used:]
         if collected:
             yield _counted(collected.batch(data), stats)
-        if stats.corrupt_records:
+        if collected.fatal:  # a single bad packet is skipped; a broken length chain ends it
             return
     if tail:
         collected, used = walk(tail)
@@ -171,21 +216,22 @@ def _walk_pcap(
     """
     starts: list[int] = []
     append = starts.append
+    fatal = False
     length = struct.Struct(record.format[0] + "I").unpack_from
     pos, end = 0, len(data)
     while pos + 16 <= end:
         incl = length(data, pos + 8)[0]
         if incl > MAX_RECORD:
             stats.corrupt_records += 1
-            end = pos
+            fatal, end = True, pos
             break
         if pos + 16 + incl > end:
             break
         append(pos)
         pos += 16 + incl
-    out = _Collector()
+    out = _Collector(fatal=fatal)
     out.headers = (np.asarray(starts, dtype=np.int64), record.format[0], unit, linktype)
-    return out, (len(data) if stats.corrupt_records else pos)
+    return out, (len(data) if fatal else pos)
 
 
 def _pcap_batch(
@@ -227,22 +273,70 @@ def _read_pcapng(stream: BinaryIO, head: bytes, stats: CaptureStats) -> Iterator
 
 
 def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_Collector, int]:
-    """Walk complete pcapng blocks in ``data``; return packets found and bytes used."""
+    """Walk complete pcapng blocks in ``data``; return packets found and bytes used.
+
+    Enhanced packet blocks, nearly all of a capture, are only located in the Python loop; their
+    fields are gathered per run with numpy (``_epb_run``). Any other block ends the run first,
+    so interface and byte-order changes apply exactly from where they occur.
+    """
     out = _Collector()
+    run: list[int] = []
     pos, end = 0, len(data)
+    head = struct.Struct(section.endian + "II").unpack_from
     while pos + 12 <= end:
+        kind, length = head(data, pos)
+        if kind == 6 and 32 <= length <= MAX_RECORD and not length % 4:
+            if pos + length > end:
+                break
+            run.append(pos)
+            pos += length
+            continue
+        if run:
+            _epb_run(data, run, section, out, stats)
+            run = []
         if data[pos : pos + 4] == PCAPNG_SHB:
             section.endian = "<" if data[pos + 8 : pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
             section.interfaces = []
-        kind, length = struct.unpack_from(section.endian + "II", data, pos)
+            head = struct.Struct(section.endian + "II").unpack_from
+        kind, length = head(data, pos)
         if length < 12 or length % 4 or length > MAX_RECORD:
             stats.corrupt_records += 1
+            out.fatal = True
             return out, end
         if pos + length > end:
             break
         _pcapng_block(data, pos, kind, length, section, out, stats)
         pos += length
+    if run:
+        _epb_run(data, run, section, out, stats)
     return out, pos
+
+
+def _epb_run(
+    data: bytes, starts: list[int], section: _Section, out: _Collector, stats: CaptureStats
+) -> None:
+    """Gather the fields of consecutive enhanced packet blocks at ``starts`` with numpy."""
+    at = np.asarray(starts, dtype=np.int64)
+    heads = np.lib.stride_tricks.sliding_window_view(np.frombuffer(data, dtype=np.uint8), 28)[at]
+    f = heads.view(section.endian + "u4").reshape(-1, 7).astype(np.uint64)
+    length, iface, incl = f[:, 1], f[:, 2], f[:, 5]
+    ok = (iface < len(section.interfaces)) & (incl <= length)
+    stats.corrupt_records += int(ok.shape[0] - np.count_nonzero(ok))
+    if not ok.all():
+        at, f, iface = at[ok], f[ok], iface[ok]
+    links = np.asarray([link for link, _ in section.interfaces] or [0], dtype=np.int64)
+    units = np.asarray([unit for _, unit in section.interfaces] or [0.0], dtype=np.float64)
+    which = iface.astype(np.intp)
+    stamp = ((f[:, 3] << np.uint64(32)) | f[:, 4]).astype(np.float64)
+    out.add_run(
+        (
+            at + 28,
+            f[:, 5].astype(np.int64),
+            f[:, 6].astype(np.int64),
+            links[which],
+            stamp * units[which],
+        )
+    )
 
 
 def _pcapng_block(

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import hashlib
 import json
+import math
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any, TypeVar
+
+from sensors.ecsbuild import Builder, FieldPlan, compile_builder
 
 R = TypeVar("R")
 
@@ -37,9 +41,30 @@ def ecs(
     return dataclasses.field(default=default, default_factory=default_factory, metadata=meta)
 
 
+_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+# Last second whose rendering cannot carry into year 10000, which datetime refuses.
+_LAST_FAST_SECOND = 253402300798
+
+
 def format_time(epoch: float) -> str:
     """Render epoch seconds as an ISO-8601 UTC timestamp with microseconds."""
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if 0 <= epoch < _LAST_FAST_SECOND:  # NaN fails this too and gets datetime's error
+        # Exactly datetime.fromtimestamp's rounding: the fraction's microseconds rounded
+        # half to even (round() on a float does that), carried into the next second.
+        fraction, whole = math.modf(epoch)
+        micros, second = round(fraction * 1e6), int(whole)
+        if micros >= 1_000_000:
+            micros -= 1_000_000
+            second += 1
+        # str() of 1_000_000 + micros, less its leading 1, is %06d at a third of the cost.
+        return _second(second) + str(1_000_000 + micros)[1:] + "Z"
+    return datetime.fromtimestamp(epoch, UTC).strftime(_FORMAT)
+
+
+@functools.lru_cache(maxsize=4096)
+def _second(second: int) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.`` of a whole epoch second (cached: events share seconds)."""
+    return datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S.")
 
 
 def parse_time(text: str) -> float:
@@ -58,6 +83,7 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 _PLAIN = (str, int, float, bool)
+_PLAIN_TYPES = frozenset(_PLAIN)
 
 
 def _encode(value: Any) -> Any:
@@ -75,14 +101,6 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
-    *parents, leaf = path.split(".")
-    node = doc
-    for part in parents:
-        node = node.setdefault(part, {})
-    node[leaf] = value
-
-
 def _get_path(doc: Mapping[str, Any], path: str) -> Any:
     node: Any = doc
     for part in path.split("."):
@@ -92,37 +110,33 @@ def _get_path(doc: Mapping[str, Any], path: str) -> Any:
     return node
 
 
-_PLANS: dict[type, list[tuple[str, list[str], str, bool]]] = {}
+_BUILDERS: dict[type, Builder] = {}
 
 
-def _plan(cls: type) -> list[tuple[str, list[str], str, bool]]:
-    """Per record class: (field, parent path parts, leaf, is time) for every ECS field."""
-    if cls not in _PLANS:
-        plan = []
+def _builder(cls: type) -> Builder:
+    """The class's document builder, compiled on first use from its constants and fields."""
+    builder = _BUILDERS.get(cls)
+    if builder is None:
+        plans = []
         for field in dataclasses.fields(cls):
             path = field.metadata.get(_PATH)
             if path is not None:
                 *parents, leaf = path.split(".")
-                plan.append((field.name, parents, leaf, bool(field.metadata.get(_TIME))))
-        _PLANS[cls] = plan
-    return _PLANS[cls]
+                is_time = bool(field.metadata.get(_TIME))
+                plans.append(
+                    FieldPlan(name=field.name, parents=tuple(parents), leaf=leaf, is_time=is_time)
+                )
+        constants = getattr(cls, "ECS_CONSTANTS", {})
+        builder = compile_builder(
+            constants, plans, encode=_encode, format_time=format_time, plain=_PLAIN_TYPES
+        )
+        _BUILDERS[cls] = builder
+    return builder
 
 
 def to_document(record: Any) -> dict[str, Any]:
     """Map a record to its nested ECS document (without the id)."""
-    doc: dict[str, Any] = {}
-    for path, value in getattr(record, "ECS_CONSTANTS", {}).items():
-        _set_path(doc, path, value)
-    values = record.__dict__
-    for name, parents, leaf, is_time in _plan(type(record)):
-        value = values[name]
-        if value is None:
-            continue
-        node = doc
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = format_time(value) if is_time else _encode(value)
-    return doc
+    return _builder(type(record))(record.__dict__)
 
 
 def _decode(hint: Any, value: Any) -> Any:
@@ -162,6 +176,28 @@ def from_document(cls: type[R], doc: Mapping[str, Any]) -> R:
     return cls(**kwargs)
 
 
+_COMPACT = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _compact_encoder() -> Callable[[Any], str]:
+    """``json.dumps(doc, ensure_ascii=False, separators=(",", ":"))``, built once.
+
+    ``JSONEncoder.encode`` makes a new C encoder on every call, a third of the cost of a
+    small document; CPython's is made once here (documents are trees, so without the
+    circular-reference check). Other interpreters fall back to the encoder itself.
+    """
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return _COMPACT.encode
+    escape = json.encoder.encode_basestring  # what ensure_ascii=False selects
+    # Arguments: markers, default, escape, indent, separators, sort_keys, skipkeys, allow_nan.
+    chunks = make(None, _COMPACT.default, escape, None, ":", ",", False, False, True)
+    return lambda doc: "".join(chunks(doc, 0))
+
+
+_ENCODE = _compact_encoder()
+
+
 def record_id(record: Any, *, prefix: str = "") -> str:
     """Return a deterministic id: a hash of the record's ECS document (same content, same id).
 
@@ -174,7 +210,7 @@ def record_id(record: Any, *, prefix: str = "") -> str:
     doc = to_document(record)
     # No sort_keys: documents are built in a fixed field order and mappings are encoded sorted,
     # so the same content always serialises the same way (and sorting costs a third).
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODE(doc)
     digest = prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
     record.__dict__["_record_id"] = digest  # frozen: written around __setattr__
     record.__dict__["_record_doc"] = doc

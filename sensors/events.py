@@ -8,7 +8,7 @@ Times are epoch seconds (UTC) taken from the capture or the log line, never from
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, ClassVar
 
@@ -101,6 +101,9 @@ class Flow(_Record):
     outer_src_ip: str | None = ecs("nssa.flow.tunnel.source_ip", default=None)
     outer_dst_ip: str | None = ecs("nssa.flow.tunnel.destination_ip", default=None)
     iana_number: int | None = ecs("network.iana_number", default=None)
+    beats: tuple[float, ...] | None = ecs("nssa.flow.beats", default=None)
+    """Seconds from ``start`` at which each payload burst began (``sensors.beats``); None
+    when the flow had fewer than two, so short flows' documents and ids are unchanged."""
 
     @property
     def answered(self) -> bool:
@@ -160,6 +163,9 @@ class HttpRequest(_Record):
     user: str | None = ecs("user.name", default=None)
     line: int | None = ecs("log.origin.file.line", default=None)
     log_source: str | None = ecs("log.source.address", default=None)
+    form: str = field(default="", repr=False, compare=False)
+    """The URL-encoded form body seen with the head (capped), raw, for detectors only: it has
+    no ECS path, so it is never stored nor hashed into the id (forms carry passwords)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -32,6 +32,7 @@ class PacketKeys:
     tcp_flags: I64
     refusal: Mask  # an ICMP error about this flow (port or host unreachable, ...)
     outer: U64  # (n, 4) tunnel endpoints, zero when not tunnelled
+    payload: Mask  # over one byte of TCP or UDP payload (one byte: a TCP keep-alive probe)
 
 
 def packet_keys(d: Decoded) -> PacketKeys:
@@ -89,6 +90,9 @@ def packet_keys(d: Decoded) -> PacketKeys:
         tcp_flags=np.where(refusal, 0, d.tcp_flags[usable]),
         refusal=refusal,
         outer=outer,
+        # A keep-alive probe may carry one garbage byte (RFC 1122 4.2.3.6): the operating
+        # system's rhythm, not the application's, so it never starts a beat.
+        payload=~refusal & (d.payload_len[usable] > 1),
     )
 
 

@@ -33,6 +33,8 @@ PREFIXES = (
 )
 """First four payload bytes of a request or response: the vectorised pre-filter."""
 MAX_PIPELINE = 64  # open requests per connection; beyond it the oldest is emitted unanswered
+MAX_FORM = 4096  # bytes of a URL-encoded form body kept for the web rules
+FORM_TYPE = b"application/x-www-form-urlencoded"
 REQUEST_LINE = re.compile(rb"([A-Z]+) (\S+) HTTP/1\.([01])\r?$")
 STATUS_LINE = re.compile(rb"HTTP/1\.([01]) ([1-5]\d\d)(?: .*)?\r?$")
 NO_BODY = (204, 304)
@@ -50,6 +52,7 @@ class HttpHead:
     content_length: int | None = None
     head_bytes: int | None = None
     seen: int = 0  # bytes of the segment that carried the head
+    form: str = ""  # a URL-encoded body's start, when the head's segment carries it
 
 
 def _text(raw: bytes) -> str:
@@ -95,11 +98,23 @@ def parse_head(data: bytes) -> HttpHead | None:
             content_length=length,
             head_bytes=head_bytes,
             seen=len(data),
+            form=_form(data, fields, head_bytes, length),
         )
     if status := STATUS_LINE.match(first):
         code = int(status.group(2))
         return HttpHead(status=code, content_length=length, head_bytes=head_bytes, seen=len(data))
     return None
+
+
+def _form(data: bytes, fields: dict[str, bytes], head_bytes: int | None, length: int | None) -> str:
+    """The start of a URL-encoded body in the head's segment (web rules read it as ARGS)."""
+    if (
+        head_bytes is None
+        or not length
+        or not fields.get("content-type", b"").startswith(FORM_TYPE)
+    ):
+        return ""
+    return _text(data[head_bytes : head_bytes + min(length, MAX_FORM)])
 
 
 def message_size(head: HttpHead) -> int | None:
@@ -280,6 +295,7 @@ class HttpTracker:
             host=head.host,
             uri=head.uri,
             user_agent=head.user_agent,
+            form=head.form,
             status=response.status if response else None,
             request_bytes=message_size(head) or head.seen,
             response_bytes=size,

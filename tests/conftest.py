@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from correlator.incident import Incident
+from correlator.storage import Store
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from sensors.events import Flow, TcpOutcome, Transport
@@ -80,6 +82,24 @@ def build_incident(**overrides: Any) -> Incident:
         "alert_count": 1,
     }
     return Incident(**(fields | overrides))
+
+
+@pytest.fixture(params=["sqlite", "elasticsearch"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """An empty store of each kind: SQLite in a temporary folder, then the real node."""
+    from nssa.stores.sqlite import SqliteStore
+    from tests.test_store_conformance import drop_es_store, es_test_store
+
+    if request.param == "sqlite":
+        with SqliteStore(tmp_path / "nssa.db") as opened:
+            yield opened
+        return
+    es = es_test_store(request.getfixturevalue("es_url"))
+    es.settle = 0.0  # these tests finish writing before each read
+    try:
+        yield es
+    finally:
+        drop_es_store(es)
 
 
 @pytest.fixture

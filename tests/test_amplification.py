@@ -59,3 +59,57 @@ def test_our_resolver_amplifying_towards_a_spoofed_client() -> None:
 def test_ordinary_lookups_keep_a_small_ratio() -> None:
     flows = [udp(n / 10, "10.10.4.2", 4000 + n, RESOLVER, 53, 70, 180) for n in range(500)]
     assert run(flows) == []
+
+
+def echo(t: float, src: str, dst: str, packets: int = 1, v6: bool = False) -> Flow:
+    return Flow(
+        start=t,
+        end=t,
+        sensor="s",
+        src_ip=src,
+        src_port=128 if v6 else 8,
+        dst_ip=dst,
+        dst_port=0,
+        transport=Transport.ICMPV6 if v6 else Transport.ICMP,
+        packets_out=packets,
+        packets_in=0,
+        bytes_out=84 * packets,
+        bytes_in=0,
+        outcome=TcpOutcome.NOT_TCP,
+    )
+
+
+def test_echo_requests_to_a_broadcast_name_the_spoofed_victim() -> None:
+    alerts = run([echo(n / 50, VICTIM, "10.10.3.255") for n in range(300)])
+    assert [(a.rule, a.destination_ip, a.source_ip) for a in alerts] == [
+        ("amplification.smurf", VICTIM, None)
+    ]
+    assert alerts[0].technique == "T1498.002" and alerts[0].facts["requests"] == 100
+
+
+def test_icmpv6_echo_to_all_nodes_is_a_smurf_too() -> None:
+    alerts = run([echo(0.0, "2001:db8::7", "ff02::1", packets=1000, v6=True)])
+    assert [(a.rule, a.destination_ip, a.facts["scope"]) for a in alerts] == [
+        ("amplification.smurf", "2001:db8::7", "link-wide")
+    ]
+
+
+def test_a_plain_broadcast_ping_stays_under_the_threshold() -> None:
+    assert run([echo(float(n), "10.10.3.9", "10.10.3.255") for n in range(300)]) == []
+
+
+def test_a_fast_ping_to_one_host_is_not_a_smurf() -> None:
+    assert run([echo(n / 50, "10.10.3.9", VICTIM) for n in range(300)]) == []
+
+
+def test_an_echo_chargen_loop_names_both_hosts_once() -> None:
+    forged = udp(0.0, "10.10.3.7", 7, "10.10.3.8", 19, sent=60, answer=1000)
+    alerts = run([forged, udp(1.0, "10.10.3.8", 19, "10.10.3.7", 7, sent=1000)])
+    assert [(a.rule, a.destination_ip, a.destinations, a.source_ip) for a in alerts] == [
+        ("amplification.loop", "10.10.3.8", ("10.10.3.8", "10.10.3.7"), None)
+    ]
+    assert alerts[0].facts["services"] == "echo<->chargen"
+
+
+def test_a_client_asking_chargen_from_an_ephemeral_port_is_not_a_loop() -> None:
+    assert run([udp(0.0, "10.10.3.7", 3517, "10.10.3.8", 19, sent=43)]) == []

@@ -10,10 +10,16 @@ import pytest
 
 from detectors import beaconscore as bs
 from detectors.beacon import Beacon, BeaconConfig
-from sensors.events import Flow, TcpOutcome, TlsHello, Transport
+from sensors.events import Flow, HttpRequest, TcpOutcome, TlsHello, Transport
 
 
-def flow(t: float, dst: str = "198.51.100.77", port: int = 443, size: int = 3000) -> Flow:
+def flow(
+    t: float,
+    dst: str = "198.51.100.77",
+    port: int = 443,
+    size: int = 3000,
+    beats: tuple[float, ...] | None = None,
+) -> Flow:
     return Flow(
         start=t,
         end=t + 1,
@@ -28,6 +34,7 @@ def flow(t: float, dst: str = "198.51.100.77", port: int = 443, size: int = 3000
         bytes_out=size // 2,
         bytes_in=size - size // 2,
         outcome=TcpOutcome.CLOSED,
+        beats=beats,
     )
 
 
@@ -65,7 +72,9 @@ def test_periodogram_of_random_arrivals_is_not_significant() -> None:
     assert found is not None and found.p_value > 1e-3
 
 
-def run(events: Sequence[Flow | TlsHello], **config: object) -> list[tuple[str, str, str]]:
+def run(
+    events: Sequence[Flow | TlsHello | HttpRequest], **config: object
+) -> list[tuple[str, str, str]]:
     detector = Beacon(BeaconConfig(**config))  # type: ignore[arg-type]
     alerts = [a for e in events for a in detector.observe(e)] + detector.flush(math.inf)
     return [(a.rule, a.identifier, str(a.facts["band"])) for a in alerts]
@@ -108,9 +117,98 @@ def test_sni_pairs_are_scored_without_sizes() -> None:
     assert [r[1] for r in run(hellos)] == ["beacon:10.25.2.30->update.cloudsvc.example.com (SNI)"]
 
 
+def test_histogram_of_a_short_exact_beacon_is_flat() -> None:
+    times = [60.0 * n for n in range(11)]  # ten minutes: too few events for 24 bins
+    assert bs.histogram_score(times, 0.0, 600.0) > 0.8
+
+
+def test_beacon_with_missed_beats_still_scores() -> None:
+    rng = random.Random(3)
+    kept = [t for t in beacon_times(60.0, 0.1, 120) if rng.random() > 0.3]
+    assert [r[0] for r in run([flow(t) for t in kept])] == ["beacon.c2"]
+
+
+def test_keepalive_inside_one_long_connection_is_a_beacon() -> None:
+    beats = tuple(round(20.0 * n + (n % 3) * 0.4, 3) for n in range(40))
+    alerts = run([flow(1000.0, port=7010, beats=beats)])
+    assert alerts == [("beacon.c2", "beacon:10.25.2.30->198.51.100.77:7010", "high")]
+
+
+def test_a_session_with_a_few_pauses_is_not_a_channel() -> None:
+    sessions = [flow(3600.0 * n, port=22, beats=(0.0, 15.0, 30.0, 45.0, 60.0)) for n in range(3)]
+    assert run(sessions) == []
+
+
+def test_bursty_browsing_is_not_a_beacon() -> None:
+    rng, t, events = random.Random(11), 0.0, list[Flow]()
+    for _ in range(30):  # page loads: a handful of connections, then minutes of reading
+        t += rng.expovariate(1 / 240.0)
+        events += [flow(t + rng.uniform(0, 3), size=rng.randint(500, 90_000)) for _ in range(6)]
+    events.sort(key=lambda e: e.start)
+    assert run(events) == []
+
+
+def test_random_arrivals_of_identical_requests_are_not_a_beacon() -> None:
+    rng, t, times = random.Random(4), 0.0, []
+    for _ in range(60):
+        t += rng.expovariate(1 / 120.0)
+        times.append(t)
+    events = [flow(x) for x in times]  # same size every time, spread over the whole span
+    assert run(events) == []
+    assert run(events, min_timestamp_score=0.0) != []  # the interval floor is what stops it
+
+
+def test_http_requests_and_their_flows_give_one_alert() -> None:
+    times = beacon_times(60.0, 0.05, 60)
+    requests = [
+        HttpRequest(
+            time=t,
+            sensor="s",
+            src_ip="10.25.2.30",
+            src_port=50000,
+            dst_ip="198.51.100.77",
+            dst_port=80,
+            method="POST",
+            host="c2.example",
+            uri="/beacon",
+            request_bytes=300,
+            response_bytes=900,
+        )
+        for t in times
+    ]
+    flows = [flow(t + 0.001, port=80) for t in times]
+    events: list[Flow | HttpRequest] = sorted([*requests, *flows], key=event_time)
+    assert [r[1] for r in run(events)] == ["beacon:10.25.2.30->198.51.100.77:80"]
+
+
+def event_time(event: Flow | HttpRequest) -> float:
+    return event.start if isinstance(event, Flow) else event.time
+
+
 @pytest.mark.parametrize(
-    ("field", "value"), [("min_connections", 3), ("base_score", 0.9), ("allow_ports", (70000,))]
+    ("field", "value"),
+    [
+        ("min_connections", 3),
+        ("base_score", 0.9),
+        ("allow_ports", (70000,)),
+        ("min_timestamp_score", 1.5),
+    ],
 )
 def test_config_is_range_checked(field: str, value: object) -> None:
     with pytest.raises(ValueError, match=f"^{field}: "):
         BeaconConfig(**{field: value})  # type: ignore[arg-type]
+
+
+def test_flows_to_an_allowlisted_name_are_not_scored() -> None:
+    hello = TlsHello(
+        time=0.0,
+        sensor="s",
+        src_ip="10.25.2.30",
+        src_port=5,
+        dst_ip="198.51.100.77",
+        dst_port=443,
+        server_name="v10.events.data.time.windows.com",
+    )
+    flows = [flow(t) for t in beacon_times(60.0, 0.1, 100)]
+    assert run([hello, *flows]) == []
+    assert run(flows) != []

@@ -18,10 +18,11 @@ from selenium.common.exceptions import NoAlertPresentException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from nssa.stores.sqlite import SqliteStore
+from tests.conftest import T0, build_alert
 from tests.dashboard_scene import ORGANISATION, XSS, fill
 from tests.dashboard_users import PASSWORD, make_app
 
@@ -203,3 +204,24 @@ def test_units_page_shows_a_viewer_only_its_units(browser: WebDriver, base_url: 
     shot(browser, "09-units-county-viewer")
     links = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "ul.worst a")]
     assert links == [f"{base_url}/incidents/inc-lushi"] * 2  # the county and its department
+
+
+def test_alerts_explorer_pivots_on_a_clicked_source(
+    browser: WebDriver, base_url: str, store: SqliteStore
+) -> None:
+    pivoted = [
+        build_alert(time=T0 + 300 + n, source_ip="192.0.2.50", identifier=f"pivot:{n}")
+        for n in range(2)
+    ]
+    store.put_alerts([*pivoted, build_alert(time=T0 + 400, source_ip="192.0.2.51")])
+    login(browser, base_url, "analyst")
+    browser.get(f"{base_url}/alerts")
+    before = len(browser.find_elements(By.CSS_SELECTOR, "table.alerts tbody tr"))
+    pivot = 'table.alerts a[data-pivot="source"][href$="=192.0.2.50"]'
+    browser.find_element(By.CSS_SELECTOR, pivot).click()
+    WebDriverWait(browser, 5).until(lambda driver: "source=192.0.2.50" in driver.current_url)
+    shot(browser, "10-alerts-pivot-on-source")
+    cells = browser.find_elements(By.CSS_SELECTOR, "table.alerts tbody td.ip:nth-child(5)")
+    sources = [cell.text for cell in cells]
+    sentinel = browser.execute_script("return window.nssaXss === undefined")  # XSS alert listed
+    assert (before, sources, sentinel) == (4, ["192.0.2.50", "192.0.2.50"], True)

@@ -134,3 +134,12 @@ def test_a_busy_pair_still_starts_a_new_window() -> None:
     slow = [f"{hex_label(rng, 40)}.t.example.net" for _ in range(12)]
     alerts = [a for n, name in enumerate(slow) for a in detector.observe(query(name, n * 10.0))]
     assert alerts == []  # never 10 names within one minute
+
+
+def test_allowed_domains_match_whole_labels_only() -> None:
+    config = DnsTunnelConfig(allow_domains=("sophosxl.net", "in-addr.arpa"))
+    assert config.allowed("sophosxl.net") and config.allowed("a.b.sophosxl.net")
+    assert config.allowed("4.3.2.1.in-addr.arpa")
+    assert not config.allowed("evilsophosxl.net") and not config.allowed("net")
+    assert not config.allowed("sophosxl.net.example.com")
+    assert not DnsTunnelConfig(allow_domains=()).allowed("sophosxl.net")

@@ -78,14 +78,14 @@ def test_spoofed_flood_is_named_by_its_source_entropy() -> None:
     alerts = run(flows)
     assert [(a.rule, a.destination_ip) for a in alerts] == [("flood.syn", VICTIM)]
     assert alerts[0].facts["kind"] == "spoofed-source single-port"
-    assert alerts[0].source_ip is None and alerts[0].technique == "T1498.001"
+    assert alerts[0].source_ip is None and alerts[0].technique == "T1499.001"
 
 
 def test_random_destination_flood_is_caught_site_wide() -> None:
     flows = [syn(n / 100, src=f"100.0.{n}.9", dst=f"10.10.{n}.1") for n in range(100)]
     alerts = run(flows)
-    assert [(a.rule, a.identifier, a.destination_ip) for a in alerts] == [
-        ("flood.syn", "flood.syn:*", None)
+    assert [(a.rule, a.identifier, a.destination_ip, a.technique) for a in alerts] == [
+        ("flood.syn", "flood.syn:*", None, "T1498.001")
     ]
 
 
@@ -129,3 +129,95 @@ def test_destinations_are_capped_and_evictions_counted() -> None:
     for n in range(20):
         detector.observe(syn(float(n), dst=f"10.0.0.{n}"))
     assert len(detector._targets) == 5 and detector.evictions == 16
+
+
+def datagrams(t: float, packets: int, dst: str, src: str = "0.0.0.0", port: int = 67) -> Flow:
+    return Flow(
+        start=t,
+        end=t + 0.5,
+        sensor="s",
+        src_ip=src,
+        src_port=68,
+        dst_ip=dst,
+        dst_port=port,
+        transport=Transport.UDP,
+        packets_out=packets,
+        packets_in=0,
+        bytes_out=286 * packets,
+        bytes_in=0,
+        outcome=TcpOutcome.UNANSWERED,
+    )
+
+
+def test_a_broadcast_request_flood_is_held_to_the_link_wide_rate() -> None:
+    alerts = run([datagrams(0.0, 5000, "255.255.255.255")])
+    assert [(a.rule, a.destination_ip, a.source_ip, a.facts["scope"]) for a in alerts] == [
+        ("flood.rate", "255.255.255.255", "0.0.0.0", "link-wide")
+    ]
+    assert alerts[0].facts["packets_threshold"] == 1000.0
+    assert alerts[0].technique == "T1498.001"
+
+
+def test_the_same_rate_to_one_host_is_not_a_flood() -> None:
+    assert run([datagrams(0.0, 5000, VICTIM, port=514)]) == []
+
+
+def test_discovery_chatter_to_link_local_multicast_stays_under_the_rate() -> None:
+    mdns = [datagrams(n / 10, 20, "224.0.0.251", src="10.10.2.9", port=5353) for n in range(100)]
+    assert run(mdns) == []
+
+
+def test_a_rate_flood_from_many_forged_senders_is_named_spoofed() -> None:
+    flows = [
+        Flow(
+            start=n / 30_000,
+            end=n / 30_000,
+            sensor="s",
+            src_ip=f"100.{n % 250}.{n // 250 % 250}.1",
+            src_port=1024 + n % 60_000,
+            dst_ip=VICTIM,
+            dst_port=53,
+            transport=Transport.UDP,
+            packets_out=1,
+            packets_in=0,
+            bytes_out=60,
+            bytes_in=0,
+            outcome=TcpOutcome.UNANSWERED,
+        )
+        for n in range(25_000)
+    ]
+    alerts = run(flows)
+    assert [(a.rule, a.destination_ip, a.source_ip) for a in alerts] == [
+        ("flood.rate", VICTIM, None)
+    ]
+    assert alerts[0].facts["kind"] == "spoofed-source single-port"
+    assert float(alerts[0].facts["source_entropy"]) > 0.9
+
+
+def handshakes_and_flood(multiple: float) -> list[Flow]:
+    """20 completed handshakes a second for 11 minutes; unanswered SYNs at ``multiple`` of
+    that rate from forged sources in the last one."""
+    closed = [
+        syn(
+            n / 20,
+            src=f"10.1.{n % 200}.{n // 200 % 200}",
+            outcome=TcpOutcome.CLOSED,
+            flags_in="SAF",
+        )
+        for n in range(20 * 660)
+    ]
+    count = int(20 * multiple * 60)
+    forged = [
+        syn(600 + n / (20 * multiple), src=f"100.{n % 250}.{n // 250}.1") for n in range(count)
+    ]
+    return sorted(closed + forged, key=lambda f: f.start)
+
+
+@pytest.mark.parametrize("multiple", [2.0, 5.0])
+def test_a_flood_at_twice_the_handshake_rate_is_caught_within_one_interval(multiple: float) -> None:
+    alerts = [a for a in run(handshakes_and_flood(multiple)) if a.destination_ip == VICTIM]
+    assert [a.rule for a in alerts] == ["flood.syn"] and alerts[0].time - 600 <= 10.0
+
+
+def test_half_the_handshake_rate_unanswered_is_no_flood() -> None:
+    assert run(handshakes_and_flood(0.5)) == []

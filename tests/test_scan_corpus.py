@@ -15,9 +15,7 @@ pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is
 
 GAPS = {
     "evilfingers_nmap_ftp_bounce_scan.pcap": "the probes come from the bouncing FTP server",
-    "sbousseaden_dcerpc_endpoint_mapper_scan.pcapng": "one RPC session; needs DCE-RPC parsing",
     "zeek_vnc_scanner.pcap": "one RFB connection is not a scan in flows",
-    "cs_dns_zone_transfer_axfr.pcapng": "one zone transfer; needs a DNS AXFR rule",
 }
 """Scan captures we do not (yet) attribute, and why."""
 

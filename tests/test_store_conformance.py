@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from correlator.accounts import Account, Role, account_audit, with_disabled
+from correlator.aggregation import Count
 from correlator.exceptions import (
     AlertException,
     AlertMark,
@@ -430,6 +432,23 @@ def test_alert_marks_are_idempotent_and_never_drop_alerts(
     assert len(store.alerts(AlertQuery())) == len(alerts)
 
 
+def test_mark_counts_count_each_exceptions_alerts(
+    store: AnyStore, alerts: dict[str, Alert]
+) -> None:
+    store.mark_alerts(
+        [
+            AlertMark(alert_id=alerts["scan"].id, exception_id="x-a"),
+            AlertMark(alert_id=alerts["guess"].id, exception_id="x-a"),
+            AlertMark(alert_id=alerts["scan"].id, exception_id="x-b"),
+            AlertMark(alert_id=alerts["scan"].id, exception_id="x-other"),
+        ]
+    )
+    assert store.mark_counts(["x-a", "x-b", "x-none"]) == (
+        Count(key="x-a", count=2),
+        Count(key="x-b", count=1),
+    )
+
+
 def _settled(store: AnyStore) -> AnyStore:
     """The store with no hold-back, so alerts written just now are readable in order."""
     if isinstance(store, ElasticsearchStore):
@@ -482,3 +501,44 @@ def test_elasticsearch_holds_back_alerts_younger_than_the_settle_lag(
     held = store.alerts_after(None, 10)
     store.settle = 0.0
     assert (held.alerts, len(store.alerts_after(None, 10).alerts)) == ([], 1)
+
+
+_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"  # shape only: never verified
+
+
+def _account(name: str, **overrides: Any) -> Account:
+    fields: dict[str, Any] = {"role": Role.ANALYST, "created": T0, "updated": T0}
+    return Account(name=name, password_hash=_HASH, **(fields | overrides))
+
+
+def test_users_round_trip_by_name_with_their_audit(store: AnyStore) -> None:
+    viewer = _account("王伟", role=Role.VIEWER, units=("lushi", "police"))
+    admin = _account("admin", role=Role.ADMIN)
+    for account in (viewer, admin):
+        store.put_user(
+            account, account_audit(account, AuditAction.USER_ADDED, who="cli:ops", at=T0)
+        )
+    audit_trail = [(r.action, r.exception_id, r.who) for r in store.audit_records()]
+    assert (store.user("王伟"), store.users()) == (viewer, [admin, viewer])
+    assert sorted(audit_trail) == [
+        (AuditAction.USER_ADDED, "user:admin", "cli:ops"),
+        (AuditAction.USER_ADDED, "user:王伟", "cli:ops"),
+    ]
+
+
+def test_put_user_replaces_the_same_name(store: AnyStore) -> None:
+    account = _account("li")
+    disabled = with_disabled(account, True, at=T0 + 60)
+    store.put_user(account, account_audit(account, AuditAction.USER_ADDED, who="a", at=T0))
+    audit = account_audit(disabled, AuditAction.USER_DISABLED, who="a", at=T0 + 60)
+    store.put_user(disabled, audit)
+    store.put_user(disabled, audit)  # the same change twice is one change
+    actions = [r.action for r in store.audit_records()]
+    assert (store.users(), actions) == (
+        [disabled],
+        [AuditAction.USER_DISABLED, AuditAction.USER_ADDED],
+    )
+
+
+def test_unknown_user_in_an_empty_store_is_none(store: AnyStore) -> None:
+    assert (store.user("nobody"), store.users()) == (None, [])

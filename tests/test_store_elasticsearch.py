@@ -84,7 +84,7 @@ def test_templates_are_composable_and_prefixed(store: ElasticsearchStore) -> Non
     store.ensure_templates()
     prefix = store.options.index_prefix
     found = store.client.indices.get_index_template(name=f"{prefix}-*")["index_templates"]
-    records = ("exceptions", "audit", "alert-marks", "cursors")  # small strict records, not ECS
+    records = ("exceptions", "audit", "alert-marks", "cursors", "users")  # strict, not ECS
     assert {t["name"]: t["index_template"]["composed_of"] for t in found} == {
         f"{prefix}-{kind}": [f"{prefix}-ecs"] for kind in ("events", "alerts", "incidents")
     } | {f"{prefix}-{kind}": [] for kind in records}

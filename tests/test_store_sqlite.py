@@ -237,7 +237,7 @@ def test_newer_schema_version_is_refused(tmp_path: Path) -> None:
     SqliteStore(path).close()
     with sqlite3.connect(path) as raw:
         raw.execute("UPDATE schema_version SET version = ?", [SCHEMA_VERSION + 1])
-    with pytest.raises(StoreError, match="schema version 2 is newer"):
+    with pytest.raises(StoreError, match=f"schema version {SCHEMA_VERSION + 1} is newer"):
         SqliteStore(path)
 
 

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from detectors.webattack import WebAttack, WebAttackConfig
-from detectors.webrules import anomaly_score, match_request, normalise, url_decode
+from detectors.webdecode import normalise, url_decode
+from detectors.webrules import anomaly_score, match_request
 from sensors.events import HttpRequest
 
 

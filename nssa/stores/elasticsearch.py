@@ -22,6 +22,15 @@ from typing import Any
 from elastic_transport import TransportError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, helpers
 
+from correlator.accounts import Account, account_document, account_from_document
+from correlator.aggregation import (
+    AlertAggregation,
+    AlertStats,
+    Count,
+    IncidentAggregation,
+    IncidentStats,
+    counts,
+)
 from correlator.exceptions import (
     AlertException,
     AlertMark,
@@ -31,14 +40,16 @@ from correlator.exceptions import (
     to_document,
 )
 from correlator.incident import Incident
-from correlator.storage import AlertPage, AlertQuery, IncidentQuery
+from correlator.sensor_activity import SensorActivity, SensorActivityRequest
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease
 from detectors.alert import Alert
 from nssa.errors import ConflictError, StoreError, StoreUnavailableError
 from nssa.settings import StoreSettings
+from nssa.stores import es_aggregations
 from nssa.stores.connection import connect, redact
 from nssa.stores.es_indices import IndexLayout
 from sensors.ecs import format_time
-from sensors.events import Event, event_from_document
+from sensors.events import Event, Flow, event_from_document
 
 MAX_WINDOW = 10_000
 """Elasticsearch's default ``index.max_result_window``: deeper pages use ``search_after``."""
@@ -188,6 +199,36 @@ class ElasticsearchStore:
         """Save a reader's position (searchable when this returns)."""
         self._put_record("cursors", name, {"name": name, "position": position})
 
+    def take_lease(self, name: str, holder: str, now: float, seconds: float) -> Lease:
+        """Take or renew a lease with a conditional write: of two contenders one conflicts."""
+        self.ensure_templates()
+        index, doc_id = self.layout.records("cursors"), f"lease:{name}"
+        with self._calls(f"take lease {name}"):
+            try:
+                doc = self._client.get(index=index, id=doc_id)
+            except NotFoundError:
+                doc = None
+            current = Lease.decode(str(doc["_source"]["position"])) if doc else None
+            if current is not None and not current.granted(holder, now):
+                return current
+            lease = Lease(holder=holder, expires=now + seconds)
+            body = {"name": doc_id, "position": lease.encode()}
+            # Create when absent, else overwrite only the version read: a contender that
+            # wrote in between makes this write conflict instead of both believing they hold it.
+            guard: dict[str, Any] = (
+                {"if_seq_no": doc["_seq_no"], "if_primary_term": doc["_primary_term"]}
+                if doc
+                else {"op_type": "create"}
+            )
+            try:
+                self._client.index(index=index, id=doc_id, document=body, refresh=True, **guard)
+            except ApiError as exc:
+                if exc.meta.status != 409:
+                    raise
+                won = self._client.get(index=index, id=doc_id)
+                return Lease.decode(str(won["_source"]["position"])) or lease
+            return lease
+
     def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
         """Save an exception, then its audit record (two documents: the audit is written last,
         so it never records a change that was not saved)."""
@@ -207,6 +248,28 @@ class ElasticsearchStore:
         sort = [{"time": "desc"}, {"id": "asc"}]
         hits = self._search(self.layout.records("audit"), [], sort, AlertQuery(limit=limit))
         return [audit_from_document(hit["_source"]) for hit in hits]
+
+    def put_user(self, account: Account, audit: AuditRecord) -> None:
+        """Save an account by name, then its audit record (the audit is written last, so it
+        never records a change that was not saved)."""
+        self._put_record("users", account.name, account_document(account))
+        self._put_record("audit", audit.id, to_document(audit))
+
+    def user(self, name: str) -> Account | None:
+        """The account named ``name``, or None."""
+        with self._calls(f"read user {name}"):
+            try:
+                doc = self._client.get(index=self.layout.records("users"), id=name)
+            except NotFoundError:
+                return None
+        return account_from_document(doc["_source"])
+
+    def users(self) -> list[Account]:
+        """Every account, by name."""
+        sort = [{"name": "asc"}]
+        query = AlertQuery(limit=MAX_WINDOW)
+        hits = self._search(self.layout.records("users"), [], sort, query)
+        return [account_from_document(hit["_source"]) for hit in hits]
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
         """Record which exceptions hide which alerts (idempotent: one document per pair)."""
@@ -239,6 +302,21 @@ class ElasticsearchStore:
         hits = self._search(self.layout.records("alert-marks"), filters, sort, query)
         return [AlertMark(**hit["_source"]) for hit in hits]
 
+    def mark_counts(self, exception_ids: Sequence[str]) -> tuple[Count, ...]:
+        """How many alerts each of these exceptions marks, as one terms aggregation."""
+        if not exception_ids:
+            return ()
+        with self._calls("count alert marks"):
+            found = self._client.search(
+                index=self.layout.records("alert-marks"),
+                query={"terms": {"exception_id": list(exception_ids)}},
+                aggs={"by": {"terms": {"field": "exception_id", "size": len(exception_ids)}}},
+                size=0,
+                ignore_unavailable=True,
+            )
+        buckets = found.get("aggregations", {}).get("by", {}).get("buckets", [])
+        return counts((b["key"], int(b["doc_count"])) for b in buckets)
+
     def _put_record(self, kind: str, doc_id: str, doc: dict[str, Any]) -> None:
         """Index one small record by id, searchable on return."""
         self.ensure_templates()
@@ -247,11 +325,59 @@ class ElasticsearchStore:
                 index=self.layout.records(kind), id=doc_id, document=doc, refresh=True
             )
 
+    def incident_stats(self, request: IncidentAggregation) -> IncidentStats:
+        """Counts, top-N, histogram and posture of incidents, as Elasticsearch aggregations."""
+        with self._calls("aggregate incidents"):
+            return es_aggregations.incident_stats(self._client, self.layout.incidents, request)
+
+    def alert_stats(self, request: AlertAggregation) -> AlertStats:
+        """Counts, top-N and histogram of alerts, as Elasticsearch aggregations."""
+        with self._calls("aggregate alerts"):
+            return es_aggregations.alert_stats(self._client, self.layout.alerts_pattern, request)
+
+    def sensor_activity(self, request: SensorActivityRequest) -> tuple[SensorActivity, ...]:
+        """Each sensor's newest event and recent count, as one terms aggregation."""
+        with self._calls("aggregate sensors"):
+            return es_aggregations.sensor_activity(
+                self._client, self.layout.events_pattern, request
+            )
+
     def events(self, limit: int = 1000) -> list[Event]:
         """Return stored events, newest first (for replays and tests; not in the protocol)."""
         sort = [_ALERT_SORT[0], _ALERT_SORT[1]]
         hits = self._search(self.layout.events_pattern, [], sort, AlertQuery(limit=limit))
         return [event_from_document(hit["_source"]) for hit in hits]
+
+    def flows(self, since: float, until: float, page: int = 5000) -> Iterator[Flow]:
+        """Stored flows that started in [since, until), oldest first, read page by page."""
+        filters = [
+            {"term": {"event.dataset": "nssa.flow"}},
+            *_time_range("@timestamp", since, until),
+        ]
+        sort = [
+            {"@timestamp": {"order": "asc", "unmapped_type": "date_nanos"}},
+            {"event.id": {"order": "asc", "unmapped_type": "keyword"}},
+        ]
+        after: list[Any] | None = None
+        while True:
+            with self._calls("read flows"):
+                found = self._client.search(
+                    index=self.layout.events_pattern,
+                    query={"bool": {"filter": filters}},
+                    sort=sort,
+                    size=page,
+                    search_after=after,
+                    ignore_unavailable=True,
+                    track_total_hits=False,
+                )
+            hits = list(found["hits"]["hits"])
+            for hit in hits:
+                flow = event_from_document(hit["_source"])
+                if isinstance(flow, Flow):
+                    yield flow
+            if len(hits) < page:
+                return
+            after = hits[-1]["sort"]
 
     def count_events(self) -> int:
         """Return how many events are stored."""
@@ -507,6 +633,8 @@ def _alert_filters(query: AlertQuery) -> list[dict[str, Any]] | None:
         filters.append({"bool": {"should": either, "minimum_should_match": 1}})
     if query.detector is not None:
         filters.append({"term": {"rule.ruleset": query.detector}})
+    if query.rule is not None:
+        filters.append({"term": {"rule.name": query.rule}})
     return filters + _time_range("@timestamp", query.since, query.until)
 
 
@@ -520,6 +648,9 @@ def _incident_filters(query: IncidentQuery) -> list[dict[str, Any]]:
     ):
         if value is not None:
             filters.append({"term": {field: str(value)}})
+    if query.superseded is not None:
+        absorbed = {"exists": {"field": "nssa.incident.superseded_by"}}
+        filters.append(absorbed if query.superseded else {"bool": {"must_not": [absorbed]}})
     filters += _time_range("@timestamp", query.since, None)  # last seen at or after since
     filters += _time_range("event.start", None, query.until)  # first seen before until
     return filters

@@ -92,6 +92,7 @@ _INCIDENT_FIELDS = _tree(
     kill_chain=_KEYWORD,
     history=_OPAQUE,  # the analysts' trail: shown with the incident, never searched
     assignee=_KEYWORD,
+    superseded_by=_KEYWORD,  # the incident that absorbed this one; absent while it stands alone
 )
 
 
@@ -118,6 +119,16 @@ _RECORD_FIELDS: dict[str, dict[str, Any]] = {
     },
     "alert-marks": {"alert_id": _KEYWORD, "exception_id": _KEYWORD},
     "cursors": {"name": _KEYWORD, "position": {"type": "keyword", "index": False}},
+    # Dashboard accounts, one document per name; the hash is kept but never searchable.
+    "users": {
+        "name": _KEYWORD,
+        "password_hash": {"type": "keyword", "index": False, "doc_values": False},
+        "role": _KEYWORD,
+        "units": _KEYWORD,
+        "created": _DOUBLE,
+        "updated": _DOUBLE,
+        "disabled": {"type": "boolean"},
+    },
 }
 
 
@@ -143,7 +154,8 @@ class IndexLayout:
         return f"{self.prefix}-incidents"
 
     def records(self, kind: str) -> str:
-        """The one index of a small record kind: exceptions, audit, alert-marks, cursors."""
+        """The one index of a small record kind: exceptions, audit, alert-marks, cursors,
+        users."""
         return f"{self.prefix}-{kind}"
 
     def events_index(self, timestamp: str) -> str:

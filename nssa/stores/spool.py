@@ -17,9 +17,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from correlator.accounts import Account
+from correlator.aggregation import (
+    AlertAggregation,
+    AlertStats,
+    Count,
+    IncidentAggregation,
+    IncidentStats,
+)
 from correlator.exceptions import AlertException, AlertMark, AuditRecord
 from correlator.incident import Incident
-from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Store
+from correlator.sensor_activity import SensorActivity, SensorActivityRequest
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease, Store
 from detectors.alert import Alert
 from nssa.errors import SpoolFullError, StoreError, StoreUnavailableError
 from sensors.events import Event, event_from_document
@@ -188,6 +197,18 @@ class SpoolingStore:
         """Return how many events the store holds."""
         return self.store.count_events()
 
+    def incident_stats(self, request: IncidentAggregation) -> IncidentStats:
+        """Incident figures (from the store)."""
+        return self.store.incident_stats(request)
+
+    def alert_stats(self, request: AlertAggregation) -> AlertStats:
+        """Alert figures (from the store)."""
+        return self.store.alert_stats(request)
+
+    def sensor_activity(self, request: SensorActivityRequest) -> tuple[SensorActivity, ...]:
+        """Sensor activity (from the store: spooled events are not counted until sent)."""
+        return self.store.sensor_activity(request)
+
     # Exceptions, marks and cursors are written by analysts and the central correlator, not
     # by edge sensors: they go straight to the store, unspooled, and fail when it is down.
 
@@ -203,6 +224,10 @@ class SpoolingStore:
         """Save a reader's position in the store."""
         self.store.put_cursor(name, position)
 
+    def take_lease(self, name: str, holder: str, now: float, seconds: float) -> Lease:
+        """Take or renew a lease in the store (never spooled: a lease must be decided now)."""
+        return self.store.take_lease(name, holder, now, seconds)
+
     def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
         """Save an exception and its audit record in the store."""
         self.store.put_exception(exception, audit)
@@ -212,6 +237,18 @@ class SpoolingStore:
     ) -> Incident | None:
         """Edit an incident in the store (analysts' edits are not spooled)."""
         return self.store.edit_incident(incident_id, change, audit)
+
+    def put_user(self, account: Account, audit: AuditRecord) -> None:
+        """Save an account and its audit record in the store (accounts are not spooled)."""
+        self.store.put_user(account, audit)
+
+    def user(self, name: str) -> Account | None:
+        """The account named ``name`` (from the store)."""
+        return self.store.user(name)
+
+    def users(self) -> list[Account]:
+        """Every account (from the store)."""
+        return self.store.users()
 
     def exceptions(self) -> list[AlertException]:
         """Every exception (from the store)."""
@@ -228,6 +265,10 @@ class SpoolingStore:
     def alert_marks(self, alert_ids: Sequence[str]) -> list[AlertMark]:
         """The marks of these alerts (from the store)."""
         return self.store.alert_marks(alert_ids)
+
+    def mark_counts(self, exception_ids: Sequence[str]) -> tuple[Count, ...]:
+        """How many alerts each exception marks (from the store)."""
+        return self.store.mark_counts(exception_ids)
 
     def close(self) -> None:
         """Close the store; spooled batches stay on disk for the next start."""

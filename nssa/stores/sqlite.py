@@ -17,6 +17,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from correlator.accounts import Account, account_document, account_from_document
+from correlator.aggregation import (
+    AlertAggregation,
+    AlertStats,
+    Count,
+    IncidentAggregation,
+    IncidentStats,
+    counts,
+)
 from correlator.exceptions import (
     AlertException,
     AlertMark,
@@ -26,22 +35,30 @@ from correlator.exceptions import (
     to_document,
 )
 from correlator.incident import Incident
-from correlator.storage import AlertPage, AlertQuery, IncidentQuery
+from correlator.sensor_activity import SensorActivity, SensorActivityRequest, by_sensor
+from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease
 from detectors.alert import Alert
 from nssa.errors import StoreError
+from nssa.stores import sqlite_aggregations
 from sensors.ecs import cached_json, parse_time
-from sensors.events import Event, event_from_document
+from sensors.events import Event, Flow, event_from_document
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 """Version of the tables below; a database written by a newer NSSA is refused, not guessed at."""
 
 BUSY_TIMEOUT_MS = 10_000
 """How long a writer waits for another process's write lock before failing, in milliseconds."""
 
+_SENSOR = "json_extract(doc, '$.observer.name')"
+"""The events' sensor name, as written in the index on it (queries must match it exactly)."""
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, ts REAL NOT NULL,"
     " dataset TEXT NOT NULL, source_ip TEXT, destination_ip TEXT, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS events_ts ON events (ts)",
+    # Sensor health seeks each sensor's newest and recent events here, never the documents
+    # (an index, not a column: older versions keep reading and writing the same table).
+    f"CREATE INDEX IF NOT EXISTS events_sensor ON events ({_SENSOR}, ts)",
     "CREATE TABLE IF NOT EXISTS alerts (id TEXT PRIMARY KEY, ts REAL NOT NULL,"
     " detector TEXT NOT NULL, source_ip TEXT, doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts (ts)",
@@ -51,6 +68,9 @@ _SCHEMA = (
     " last_seen REAL NOT NULL, status TEXT NOT NULL, risk_score INTEGER NOT NULL,"
     " doc TEXT NOT NULL)",
     "CREATE INDEX IF NOT EXISTS incidents_rank ON incidents (risk_score DESC, last_seen DESC)",
+    # Few incidents are ever absorbed: a partial index lists them without reading documents.
+    f"CREATE INDEX IF NOT EXISTS incidents_superseded ON incidents (id)"
+    f" WHERE {sqlite_aggregations.ABSORBED}",
     # Storage order for readers that follow new alerts (the correlator daemon): a sequence
     # number taken inside the write transaction. Writers are serialised, so numbers become
     # visible in order and a reader that reads on from the last number never skips one.
@@ -77,10 +97,43 @@ _SCHEMA = (
     ),
 )
 
+# Version 2: the columns and side table the aggregation queries group by
+# (``sqlite_aggregations``), filled in from the stored documents of a version-1 database.
+_V2 = (
+    "ALTER TABLE alerts ADD COLUMN rule TEXT",
+    "UPDATE alerts SET rule = json_extract(doc, '$.rule.name')",
+    "ALTER TABLE incidents ADD COLUMN severity TEXT",
+    "ALTER TABLE incidents ADD COLUMN stage TEXT",
+    "UPDATE incidents SET severity = json_extract(doc, '$.nssa.incident.severity'),"
+    " stage = json_extract(doc, '$.nssa.incident.stage')",
+    "CREATE TABLE IF NOT EXISTS incident_victims (owner TEXT NOT NULL, value TEXT NOT NULL,"
+    " PRIMARY KEY (value, owner)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS incident_victims_owner ON incident_victims (owner)",
+    "INSERT OR IGNORE INTO incident_victims (owner, value) SELECT i.id, v.value"
+    " FROM incidents i, json_each(i.doc, '$.nssa.incident.victims') v",
+    # Alert figures over a time range read this index alone, never the documents.
+    "CREATE INDEX IF NOT EXISTS alerts_facets ON alerts (ts, detector, rule, source_ip)",
+    # Incident figures read this index alone (by id or whole), never the large documents.
+    "CREATE INDEX IF NOT EXISTS incidents_facets ON incidents"
+    " (id, status, severity, stage, risk_score, first_seen, last_seen)",
+)
+
+# Version 3: dashboard accounts (``nssa user add``), keyed by name.
+_V3 = ("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, doc TEXT NOT NULL)",)
+
 _COLUMNS = {
     "events": ("id", "ts", "dataset", "source_ip", "destination_ip", "doc"),
-    "alerts": ("id", "ts", "detector", "source_ip", "doc"),
-    "incidents": ("id", "first_seen", "last_seen", "status", "risk_score", "doc"),
+    "alerts": ("id", "ts", "detector", "source_ip", "doc", "rule"),
+    "incidents": (
+        "id",
+        "first_seen",
+        "last_seen",
+        "status",
+        "risk_score",
+        "doc",
+        "severity",
+        "stage",
+    ),
 }
 
 # Query attribute -> SQL condition; a filter applies when the attribute is not None.
@@ -89,6 +142,7 @@ _ALERT_FILTERS = (
     ("source_ip", "source_ip = ?"),
     ("destination_ip", "id IN (SELECT owner FROM alert_destinations WHERE value = ?)"),
     ("detector", "detector = ?"),
+    ("rule", "rule = ?"),
     ("since", "ts >= ?"),
     ("until", "ts < ?"),
 )
@@ -97,6 +151,7 @@ _INCIDENT_FILTERS = (
     ("status", "status = ?"),
     ("unit", "id IN (SELECT owner FROM incident_units WHERE value = ?)"),
     ("attacker", "id IN (SELECT owner FROM incident_attackers WHERE value = ?)"),
+    ("superseded", f"(id IN ({sqlite_aggregations.SUPERSEDED_IDS})) = ?"),
     ("since", "last_seen >= ?"),
     ("until", "first_seen < ?"),
 )
@@ -148,7 +203,8 @@ class SqliteStore:
         """Store alerts by id; return how many were written."""
         batch = _last_by_id(alerts)
         rows = [
-            (key, a.time, a.detector, a.source_ip, _dump(a.to_ecs())) for key, a in batch.items()
+            (key, a.time, a.detector, a.source_ip, _dump(a.to_ecs()), a.rule)
+            for key, a in batch.items()
         ]
         order = sorted(batch.items(), key=lambda item: (item[1].time, item[0]))
         with self._write("write alerts") as cur:
@@ -168,6 +224,7 @@ class SqliteStore:
             cur.executemany(_upsert("incidents"), rows)
             _replace_members(cur, "incident_units", batch, lambda i: i.units)
             _replace_members(cur, "incident_attackers", batch, lambda i: i.attackers)
+            _replace_members(cur, "incident_victims", batch, lambda i: i.victims)
         return len(rows)
 
     def alerts(self, query: AlertQuery) -> list[Alert]:
@@ -216,6 +273,22 @@ class SqliteStore:
                 [name, position],
             )
 
+    def take_lease(self, name: str, holder: str, now: float, seconds: float) -> Lease:
+        """Take or renew a lease in one write transaction (kept beside reader positions)."""
+        key = f"lease:{name}"
+        with self._write(f"take lease {name}") as cur:
+            row = cur.execute("SELECT position FROM cursors WHERE name = ?", [key]).fetchone()
+            current = Lease.decode(str(row[0])) if row else None
+            if current is not None and not current.granted(holder, now):
+                return current
+            lease = Lease(holder=holder, expires=now + seconds)
+            cur.execute(
+                "INSERT INTO cursors (name, position) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET position = excluded.position",
+                [key, lease.encode()],
+            )
+            return lease
+
     def put_exception(self, exception: AlertException, audit: AuditRecord) -> None:
         """Save an exception and append its audit record in one transaction."""
         with self._write("save an exception") as cur:
@@ -248,6 +321,7 @@ class SqliteStore:
             cur.execute(_upsert("incidents"), _incident_row(incident_id, changed))
             _replace_members(cur, "incident_units", batch, lambda i: i.units)
             _replace_members(cur, "incident_attackers", batch, lambda i: i.attackers)
+            _replace_members(cur, "incident_victims", batch, lambda i: i.victims)
             cur.execute(
                 "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
                 [audit.id, audit.time, _dump(to_document(audit))],
@@ -263,6 +337,29 @@ class SqliteStore:
         """Audit records, newest first."""
         docs = self._read("SELECT doc FROM audit ORDER BY ts DESC, id LIMIT ?", [limit])
         return [audit_from_document(json.loads(doc)) for doc in docs]
+
+    def put_user(self, account: Account, audit: AuditRecord) -> None:
+        """Save an account by name and append its audit record in one transaction."""
+        with self._write(f"save user {account.name}") as cur:
+            cur.execute(
+                "INSERT INTO users (name, doc) VALUES (?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET doc = excluded.doc",
+                [account.name, _dump(account_document(account))],
+            )
+            cur.execute(
+                "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
+                [audit.id, audit.time, _dump(to_document(audit))],
+            )
+
+    def user(self, name: str) -> Account | None:
+        """The account named ``name``, or None."""
+        docs = self._read("SELECT doc FROM users WHERE name = ?", [name])
+        return account_from_document(json.loads(docs[0])) if docs else None
+
+    def users(self) -> list[Account]:
+        """Every account, by name."""
+        docs = self._read("SELECT doc FROM users ORDER BY name", [])
+        return [account_from_document(json.loads(doc)) for doc in docs]
 
     def mark_alerts(self, marks: Sequence[AlertMark]) -> int:
         """Record which exceptions hide which alerts (idempotent)."""
@@ -284,10 +381,71 @@ class SqliteStore:
             ).fetchall()
         return [AlertMark(alert_id=a, exception_id=x) for a, x in rows]
 
+    def mark_counts(self, exception_ids: Sequence[str]) -> tuple[Count, ...]:
+        """How many alerts each of these exceptions marks, most first."""
+        with self._lock, self._guard("count alert marks"):
+            rows = self._conn.execute(
+                "SELECT exception_id, COUNT(*) FROM alert_marks"
+                " WHERE exception_id IN (SELECT value FROM json_each(?))"
+                " GROUP BY exception_id",
+                [json.dumps(list(exception_ids))],
+            ).fetchall()
+        return counts(rows)
+
+    def incident_stats(self, request: IncidentAggregation) -> IncidentStats:
+        """Counts, top-N, histogram and posture of incidents, grouped by SQLite."""
+        with self._snapshot("aggregate incidents"):
+            return sqlite_aggregations.incident_stats(self._conn, request)
+
+    def alert_stats(self, request: AlertAggregation) -> AlertStats:
+        """Counts, top-N and histogram of alerts, grouped by SQLite."""
+        with self._snapshot("aggregate alerts"):
+            return sqlite_aggregations.alert_stats(self._conn, request)
+
+    def sensor_activity(self, request: SensorActivityRequest) -> tuple[SensorActivity, ...]:
+        """Each sensor's newest event and recent count, from the events since ``since``."""
+        # Hops from one sensor name to the next through the index (a skip scan), then seeks
+        # each one's newest and recent events: a handful of lookups however many events.
+        with self._lock, self._guard("aggregate sensors"):
+            found = self._conn.execute(
+                f"WITH RECURSIVE sensors(name) AS (SELECT '' UNION ALL SELECT (SELECT {_SENSOR}"
+                f" FROM events WHERE {_SENSOR} > name ORDER BY {_SENSOR} LIMIT 1) FROM sensors"
+                " WHERE name IS NOT NULL) SELECT name, last, (SELECT COUNT(*) FROM events"
+                f" WHERE {_SENSOR} = name AND ts >= ?) FROM (SELECT name, (SELECT MAX(ts) FROM"
+                f" events WHERE {_SENSOR} = name) AS last FROM sensors WHERE name != '')"
+                " WHERE last >= ?",
+                [request.recent, request.since],
+            ).fetchall()
+        return by_sensor(
+            [
+                SensorActivity(sensor=str(name), last_event=float(last), recent_events=int(n))
+                for name, last, n in found
+            ]
+        )
+
     def events(self, limit: int = 1000) -> list[Event]:
         """Return stored events, newest first (for replays and tests; not in the protocol)."""
         docs = self._read("SELECT doc FROM events ORDER BY ts DESC, id LIMIT ?", [limit])
         return [event_from_document(json.loads(doc)) for doc in docs]
+
+    def flows(self, since: float, until: float, page: int = 5000) -> Iterator[Flow]:
+        """Stored flows that started in [since, until), oldest first, read page by page."""
+        after: tuple[float, str] = (since, "")
+        while True:
+            with self._lock, self._guard("read flows"):
+                rows = self._conn.execute(
+                    "SELECT ts, id, doc FROM events WHERE dataset = 'nssa.flow'"
+                    " AND ts >= ? AND ts < ? AND (ts > ? OR (ts = ? AND id > ?))"
+                    " ORDER BY ts, id LIMIT ?",
+                    [since, until, after[0], after[0], after[1], page],
+                ).fetchall()
+            for _, _, doc in rows:
+                flow = event_from_document(json.loads(doc))
+                if isinstance(flow, Flow):
+                    yield flow
+            if len(rows) < page:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     def count_events(self) -> int:
         """Return how many events are stored."""
@@ -319,13 +477,31 @@ class SqliteStore:
                 )
             for statement in _SCHEMA:
                 cur.execute(statement)
+            if found is None or found < 2:
+                for statement in _V2:
+                    cur.execute(statement)
+            if found is None or found < 3:
+                for statement in _V3:
+                    cur.execute(statement)
             if found is None:
                 cur.execute("INSERT INTO schema_version (version) VALUES (?)", [SCHEMA_VERSION])
+            elif found < SCHEMA_VERSION:
+                cur.execute("UPDATE schema_version SET version = ?", [SCHEMA_VERSION])
 
     def _read(self, sql: str, params: Sequence[object]) -> list[Any]:
         """Run one SELECT (its own snapshot in WAL mode) and return the first column."""
         with self._lock, self._guard("read"):
             return [row[0] for row in self._conn.execute(sql, params)]
+
+    @contextmanager
+    def _snapshot(self, action: str) -> Iterator[None]:
+        """Several SELECTs that see one state of the database (a deferred read transaction)."""
+        with self._lock, self._guard(action):
+            self._conn.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self._conn.rollback()  # nothing was written: ending the read is all it does
 
     @contextmanager
     def _write(self, action: str) -> Iterator[sqlite3.Cursor]:
@@ -355,7 +531,10 @@ def _last_by_id(records: Iterable[_R]) -> dict[str, _R]:
 
 
 def _incident_row(key: str, i: Incident) -> tuple[object, ...]:
-    return (key, i.first_seen, i.last_seen, i.status.value, i.risk_score, _dump(i.to_ecs()))
+    stage = i.stage.value if i.stage else None
+    doc = _dump(i.to_ecs())
+    row = (key, i.first_seen, i.last_seen, i.status.value, i.risk_score, doc)
+    return (*row, i.severity.value, stage)
 
 
 def _dump(doc: dict[str, Any]) -> str:

@@ -72,6 +72,7 @@ class AccessLogParser:
             "user": None if user == "-" else user.strip('"'),
             "line": line,
             "log_source": None,
+            "form": "",  # an access log line carries no body
         }
         return filled(HttpRequest, values)
 
