@@ -48,6 +48,10 @@ class AuditAction(StrEnum):
     USER_DISABLED = "user_disabled"
     USER_ENABLED = "user_enabled"
     USER_PASSWORD = "user_password"
+    # Dashboard sign-ins; their record's exception_id is "user:NAME" (the name as typed).
+    SIGNED_IN = "signed_in"
+    SIGN_IN_FAILED = "sign_in_failed"
+    SIGNED_OUT = "signed_out"
 
 
 @dataclass(frozen=True, kw_only=True)

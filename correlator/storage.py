@@ -153,6 +153,10 @@ class Store(Protocol):
         """Every exception, newest first (expired ones too: they explain past marks)."""
         ...
 
+    def put_audit(self, audit: AuditRecord) -> None:
+        """Append one audit record on its own (a sign-in); the same record twice is one."""
+        ...
+
     def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
         """Audit records of exception changes, newest first."""
         ...

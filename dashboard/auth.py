@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import time
 from collections.abc import Sequence
 
 from flask import (
@@ -25,6 +26,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response
 
+from correlator.exceptions import AuditAction, AuditRecord
 from correlator.storage import Store
 from dashboard.throttle import LoginThrottle
 from dashboard.users import User, authenticate, find_user
@@ -95,8 +97,10 @@ def login() -> Response | str | tuple[str, int]:
     user = authenticate(lookup_user(name), request.form.get("password", ""))
     if user is None:
         throttle.failed(*keys)
+        _audit(AuditAction.SIGN_IN_FAILED, name)
         return render_template("login.html", failed=True), 401
     throttle.succeeded(*keys)
+    _audit(AuditAction.SIGNED_IN, user.name)
     # A new session (and CSRF token) at login, so a planted session id cannot be reused.
     session.clear()
     session["user"] = user.name
@@ -129,8 +133,30 @@ def demo_link(token: str) -> str:
 @bp.post("/logout")
 def logout() -> Response:
     """End the session."""
+    name = session.get("user")
+    if isinstance(name, str):
+        _audit(AuditAction.SIGNED_OUT, name)
     session.clear()
     return redirect(url_for("auth.login"))
+
+
+MAX_AUDITED_NAME = 64
+"""Longest typed user name kept in a sign-in record (a guesser chooses what it types)."""
+
+
+def _audit(action: AuditAction, name: str) -> None:
+    """Append a sign-in record: who (as typed, cut short), from which address, when."""
+    store: Store = current_app.extensions["nssa.store"]
+    shown = name[:MAX_AUDITED_NAME]
+    store.put_audit(
+        AuditRecord(
+            time=time.time(),
+            who=shown,
+            action=action,
+            exception_id=f"user:{shown}",
+            detail=f"from {request.remote_addr or '?'}",
+        )
+    )
 
 
 def lookup_user(name: str) -> User | None:

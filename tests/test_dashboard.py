@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from correlator.exceptions import AuditAction
 from correlator.incident import Incident, IncidentStatus
 from correlator.organisation import OrganisationMap, Unit, UnitKind
 from correlator.posture import Direction
@@ -20,7 +21,7 @@ from dashboard.users import Role
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from nssa.stores.sqlite import SqliteStore
-from tests.dashboard_users import make_app, signed_in
+from tests.dashboard_users import PASSWORD, make_app, signed_in
 
 SCRIPT = "<script>alert(1)</script>"
 ESCAPED_SCRIPT = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -282,3 +283,38 @@ def test_kill_chain_titles_follow_the_page_language(tmp_path: Path) -> None:
     store.close()
     assert "疑似失陷（暴力破解后登录成功）：203.0.113.7 → 10.10.2.15" in chinese
     assert "Likely compromise (password guessing, then a login): 203.0.113.7" in english
+
+
+def form_client(app: Flask) -> tuple[FlaskClient, str]:
+    """A fresh client that has loaded the login form, and the form's CSRF token."""
+    client = app.test_client()
+    client.get("/login")
+    with client.session_transaction() as session:
+        return client, str(session["csrf"])
+
+
+def test_sign_ins_failures_and_sign_outs_are_audited(app: Flask, store: SqliteStore) -> None:
+    client, token = form_client(app)
+    wrong = client.post("/login", data={"name": "analyst", "password": "?", "csrf_token": token})
+    login = {"name": "analyst", "password": PASSWORD, "csrf_token": token}
+    right = client.post("/login", data=login)
+    with client.session_transaction() as session:
+        token = session["csrf"]  # a new session at sign-in: a new token
+    out = client.post("/logout", data={"csrf_token": token})
+    assert (wrong.status_code, right.status_code, out.status_code) == (401, 302, 302)
+    trail = [(r.action, r.who, r.exception_id) for r in reversed(store.audit_records())]
+    assert trail == [
+        (AuditAction.SIGN_IN_FAILED, "analyst", "user:analyst"),
+        (AuditAction.SIGNED_IN, "analyst", "user:analyst"),
+        (AuditAction.SIGNED_OUT, "analyst", "user:analyst"),
+    ]
+    assert all(r.detail.startswith("from ") for r in store.audit_records())
+
+
+def test_a_sign_in_record_keeps_only_the_start_of_a_typed_name(
+    app: Flask, store: SqliteStore
+) -> None:
+    client, token = form_client(app)
+    client.post("/login", data={"name": "x" * 5000, "password": "?", "csrf_token": token})
+    (record,) = store.audit_records()
+    assert (record.action, len(record.who)) == (AuditAction.SIGN_IN_FAILED, 64)

@@ -542,3 +542,14 @@ def test_put_user_replaces_the_same_name(store: AnyStore) -> None:
 
 def test_unknown_user_in_an_empty_store_is_none(store: AnyStore) -> None:
     assert (store.user("nobody"), store.users()) == (None, [])
+
+
+def test_audit_records_append_alone_and_once(store: AnyStore) -> None:
+    signed_in = AuditRecord(
+        time=T0, who="wang", action=AuditAction.SIGNED_IN, exception_id="user:wang", detail="x"
+    )
+    failed = dataclasses.replace(signed_in, time=T0 + 1, action=AuditAction.SIGN_IN_FAILED)
+    store.put_audit(signed_in)
+    store.put_audit(failed)
+    store.put_audit(signed_in)  # the same record again is not a second one
+    assert store.audit_records() == [failed, signed_in]

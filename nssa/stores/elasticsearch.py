@@ -243,6 +243,10 @@ class ElasticsearchStore:
         )
         return [exception_from_document(hit["_source"]) for hit in hits]
 
+    def put_audit(self, audit: AuditRecord) -> None:
+        """Append one audit record, keyed by its id (searchable on return)."""
+        self._put_record("audit", audit.id, to_document(audit))
+
     def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
         """Audit records, newest first."""
         sort = [{"time": "desc"}, {"id": "asc"}]

@@ -254,6 +254,10 @@ class SpoolingStore:
         """Every exception (from the store)."""
         return self.store.exceptions()
 
+    def put_audit(self, audit: AuditRecord) -> None:
+        """Append an audit record in the store (not spooled: the trail must be written now)."""
+        self.store.put_audit(audit)
+
     def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
         """Audit records, newest first (from the store)."""
         return self.store.audit_records(limit)

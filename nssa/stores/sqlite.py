@@ -333,6 +333,14 @@ class SqliteStore:
         docs = self._read("SELECT doc FROM exceptions ORDER BY created DESC, id", [])
         return [exception_from_document(json.loads(doc)) for doc in docs]
 
+    def put_audit(self, audit: AuditRecord) -> None:
+        """Append one audit record (committed before this returns)."""
+        with self._write("append an audit record") as cur:
+            cur.execute(
+                "INSERT OR IGNORE INTO audit (id, ts, doc) VALUES (?, ?, ?)",
+                [audit.id, audit.time, _dump(to_document(audit))],
+            )
+
     def audit_records(self, limit: int = 1000) -> list[AuditRecord]:
         """Audit records, newest first."""
         docs = self._read("SELECT doc FROM audit ORDER BY ts DESC, id LIMIT ?", [limit])
