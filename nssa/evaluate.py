@@ -12,7 +12,6 @@ alert, and the alerts per benign file. An alert's family is its ``rule`` up to t
 from __future__ import annotations
 
 import csv
-import ipaddress
 import re
 import statistics
 from collections import Counter
@@ -22,7 +21,7 @@ from pathlib import Path
 
 from detectors.alert import Alert
 from detectors.base import Detector
-from nssa.groundtruth import HubTest, read_hub_test
+from nssa.groundtruth import HubTest, is_address, read_hub_test
 from nssa.pipeline import capture_events, is_capture, log_batches
 from nssa.settings import Settings
 from sensors.capture import CaptureFormatError, CaptureStats
@@ -74,13 +73,13 @@ class Sample:
     def addresses(self) -> tuple[str, ...]:
         """Every address the ground truth names, in order (times like 20:39:40 are not)."""
         found = re.findall(rf"(?<![\w:.]){_IP}(?![\w:])", self.truth)
-        return tuple(a for a in found if _is_address(a))
+        return tuple(a for a in found if is_address(a))
 
     @property
     def attacker(self) -> str | None:
         """The documented attacker: named as such, else the first address given."""
         named = _ATTACKER.search(self.truth)
-        if named and _is_address(named.group(1)):
+        if named and is_address(named.group(1)):
             return named.group(1)
         return next(iter(self.addresses), None)
 
@@ -91,7 +90,7 @@ class Sample:
             return frozenset(self.hub.sources)
         if self.category in HOSTS or self.category == "dns-tunnel":
             found = _INFECTED.search(self.truth)
-            if found and _is_address(found.group(1)):
+            if found and is_address(found.group(1)):
                 return frozenset({found.group(1)})
         return frozenset() if self.attacker is None else frozenset({self.attacker})
 
@@ -100,7 +99,7 @@ class Sample:
         """The C2 server of a beacon or malware sample: named as such or after an arrow, else
         the next address."""
         for named in _C2.finditer(self.truth):
-            if _is_address(named.group(1)) and named.group(1) not in self.sources:
+            if is_address(named.group(1)) and named.group(1) not in self.sources:
                 return named.group(1)
         return next((a for a in self.addresses if a not in self.sources), None)
 
@@ -149,14 +148,6 @@ class CategoryRow:
     alerts_per_file: float
     files_alerted: int = 0  # files with any watched alert
     alerts_by_family: tuple[tuple[str, int], ...] = ()  # watched alerts per family, most first
-
-
-def _is_address(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
 
 
 def read_manifest(corpus: Path) -> list[Sample]:

@@ -92,7 +92,7 @@ def read_hub_test(corpus: Path, log: Path) -> HubTest | None:
         for e in events.values()
         if "source_ip" in e and "http_path" in e
     )
-    sources = tuple(dict.fromkeys(s for s in _SOURCE.findall(text) if _is_address(s)))
+    sources = tuple(dict.fromkeys(s for s in _SOURCE.findall(text) if is_address(s)))
     return HubTest(
         name=log.stem,
         scenarios=tuple(dict.fromkeys(_SCENARIO.findall(text))),
@@ -108,7 +108,8 @@ def _read(path: Path) -> str | None:
         return None
 
 
-def _is_address(text: str) -> bool:
+def is_address(text: str) -> bool:
+    """Whether ``text`` is one IPv4 or IPv6 address."""
     try:
         ipaddress.ip_address(text)
     except ValueError:

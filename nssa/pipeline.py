@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,9 +24,7 @@ from correlator.lifecycle import carry_over
 from correlator.storage import Store
 from detectors.alert import Alert
 from detectors.base import Detector
-from detectors.baselinemodel import BaselineModel
 from detectors.dispatch import observe_all
-from detectors.indicatorset import IndicatorSet
 from detectors.intel import Intel
 from detectors.registry import REGISTRY
 from detectors.site import Site
@@ -85,12 +83,14 @@ def build_detectors(settings: Settings) -> list[Detector]:
     """One instance of every registered detector, configured from settings."""
     site = build_site(settings)
     model = load_model(Path(settings.anomaly.model)) if settings.anomaly.model else None
-    intel = (load_indicators(settings), load_known_good(settings))
+    shared: dict[str, Any] = {
+        "site": site,
+        "model": model,
+        "indicators": load_indicators(settings),
+        "known_good": load_known_good(settings),
+    }
     return [
-        cls(
-            _with_intel(_with_model(_with_site(settings.detector_config(name), site), model), intel)
-        )
-        for name, cls in REGISTRY.items()
+        cls(_injected(settings.detector_config(name), shared)) for name, cls in REGISTRY.items()
     ]
 
 
@@ -102,24 +102,15 @@ def build_site(settings: Settings) -> Site:
     return dataclasses.replace(settings.site, internal=internal, units=units)
 
 
-def _with_site(config: Any, site: Site) -> Any:
-    """A detector config with its ``site`` field (if it has one) set to the site."""
+def _injected(config: Any, shared: Mapping[str, Any]) -> Any:
+    """A detector config with each field it declares among ``shared`` set from there.
+
+    What the application loads once (the site, the anomaly model, the intel sets) reaches a
+    detector only through a config field of that name: the detector never opens files.
+    """
     names = {f.name for f in dataclasses.fields(config)}
-    return dataclasses.replace(config, site=site) if "site" in names else config
-
-
-def _with_intel(config: Any, intel: tuple[IndicatorSet, IndicatorSet]) -> Any:
-    """A detector config with its ``indicators`` and ``known_good`` (if it has them) set."""
-    names = {f.name for f in dataclasses.fields(config)}
-    if "indicators" not in names:
-        return config
-    return dataclasses.replace(config, indicators=intel[0], known_good=intel[1])
-
-
-def _with_model(config: Any, model: BaselineModel | None) -> Any:
-    """A detector config with its ``model`` field (if it has one) set to the loaded model."""
-    names = {f.name for f in dataclasses.fields(config)}
-    return dataclasses.replace(config, model=model) if "model" in names else config
+    wanted = {name: value for name, value in shared.items() if name in names}
+    return dataclasses.replace(config, **wanted) if wanted else config
 
 
 def first_timestamp(path: Path) -> float | None:
