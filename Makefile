@@ -11,7 +11,22 @@ $(BIN)/nssa: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-setup: $(BIN)/nssa
+# AS number and holder of outside sources (correlator/geography.py): the CSV files of npm's
+# @ip-location-db/asn (CC BY 4.0: RouteViews, NRO, DB-IP), unpacked into the venv at setup like
+# a pip package, never committed and never fetched at run time. Countries come from pip (iptocc).
+ASN_DB := $(VENV)/share/nssa/asn
+ASN_VERSION := 2.3.2026061719
+ASN_STAMP := $(ASN_DB)/.installed-$(ASN_VERSION)
+
+$(ASN_STAMP): | $(BIN)/nssa
+	rm -rf $(ASN_DB) $(ASN_DB).part && mkdir -p $(ASN_DB).part
+	cd $(ASN_DB).part && npm pack --silent @ip-location-db/asn@$(ASN_VERSION) >/dev/null
+	tar xzf $(ASN_DB).part/*.tgz -C $(ASN_DB).part
+	mv $(ASN_DB).part/package $(ASN_DB)
+	rm -rf $(ASN_DB).part $(ASN_DB)/asn-ipv4.csv $(ASN_DB)/asn-ipv6.csv  # the -num files are read
+	touch $@
+
+setup: $(BIN)/nssa $(ASN_STAMP)
 
 demo: setup
 	$(BIN)/nssa demo

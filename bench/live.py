@@ -2,7 +2,10 @@
 
 For each offered rate the sender (in our own network namespace) replays the mixed benchmark
 capture for ``--seconds``; the daemon captures, builds flows, runs the detectors and writes to
-a SQLite store. Prints packets received, kernel drops and the achieved rate. Needs root.
+a SQLite store. Prints packets received, kernel drops, the achieved rate, the daemon's CPU use
+while traffic flowed (from /proc, all its threads and worker processes) and the load average,
+since the benchmark machine is shared. ``--no-detect`` runs the sensor without detectors;
+``--profile DIR`` writes a cProfile (CPU time) of the daemon per rate. Needs root.
 ``python bench/live.py --rates 50000,100000,200000 --seconds 30``
 """
 
@@ -11,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import signal
 import subprocess
 import sys
@@ -51,6 +55,21 @@ print(sent, time.perf_counter() - start)
 """
 
 
+PROFILED = """
+import cProfile, runpy, sys, time
+# CPU time of the main thread: the capture loop (workers = 0) or the detectors' loop.
+profile = cProfile.Profile(time.thread_time)
+profile.enable()
+try:
+    runpy.run_module("nssa", run_name="__main__")
+except SystemExit:
+    pass
+finally:
+    profile.disable()
+    profile.dump_stats({out!r})
+"""
+
+
 def sh(*args: str) -> None:
     """Run a setup command, failing loudly."""
     subprocess.run(args, check=True, capture_output=True)
@@ -69,18 +88,51 @@ def veth(tag: str) -> tuple[str, str, str]:
     return ns, inside, outside
 
 
-def one_rate(capture: Path, rate: int, seconds: float, link: tuple[str, str, str]) -> str:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU of a process (threads included) and of its live worker processes."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    own, workers = 0.0, 0.0
+    for child in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{child}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # utime and stime: fields 14 and 15 of stat(5), counted from after the name.
+        used = sum(int(f) for f in fields[11:13]) / ticks
+        own, workers = (own + used, workers) if child == pid else (own, workers + used)
+    return own, workers
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found
+
+
+def one_rate(
+    capture: Path,
+    rate: int,
+    seconds: float,
+    link: tuple[str, str, str],
+    options: argparse.Namespace,
+) -> str:
     """Offer ``rate`` packets/s for ``seconds``; return a result line."""
     ns, inside, outside = link
     with tempfile.TemporaryDirectory() as tmp:
         config = Path(tmp) / "nssa.toml"
-        config.write_text(f'[[sensors]]\nname = "bench"\ninterface = "{outside}"\n')
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        config.write_text(
+            f'[[sensors]]\nname = "bench"\ninterface = "{outside}"\n{options.sensor_extra}\n'
+        )
+        env = {**os.environ, "PYTHONPATH": options.code}
+        if options.profile:
+            profile_out = Path(options.profile) / f"sensor-{rate}.prof"
+            command = [sys.executable, "-c", PROFILED.format(out=str(profile_out))]
+        else:
+            command = [sys.executable, "-m", "nssa"]
         daemon = subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "nssa",
+                *command,
                 "sensor",
                 "--link",
                 "bench",
@@ -93,8 +145,10 @@ def one_rate(capture: Path, rate: int, seconds: float, link: tuple[str, str, str
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            cwd=options.code,  # python -m puts the working folder first on the path
         )
         assert daemon.stdout is not None and "capturing" in daemon.stdout.readline()
+        cpu_before, load_before = cpu_seconds(daemon.pid), os.getloadavg()[0]
         sender = subprocess.run(
             [
                 "ip",
@@ -116,12 +170,32 @@ def one_rate(capture: Path, rate: int, seconds: float, link: tuple[str, str, str
             cwd=ROOT,
         )
         sent, took = sender.stdout.split()
+        own, workers = cpu_seconds(daemon.pid)
+        own, workers = own - cpu_before[0], workers - cpu_before[1]
+        load = os.getloadavg()[0]
+        stopping = time.perf_counter()
+        reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
         daemon.send_signal(signal.SIGTERM)
-        out, _ = daemon.communicate(timeout=600)
+        out, err = daemon.communicate(timeout=600)
+        drained = time.perf_counter() - stopping
+        # The daemon's whole life, its worker processes included (it reaped them).
+        done = resource.getrusage(resource.RUSAGE_CHILDREN)
+        life = done.ru_utime + done.ru_stime - reaped.ru_utime - reaped.ru_stime
+    if options.verbose:
+        print(err, file=sys.stderr)
     return (
         f"offered {rate:>9,} pps: sent {int(sent):>10,} in {float(took):5.1f}s "
-        f"({int(sent) / float(took):>9,.0f} pps) -> {out.strip().splitlines()[-1]}"
+        f"({int(sent) / float(took):>9,.0f} pps) -> {out.strip().splitlines()[-1]}\n"
+        f"  CPU while sending: daemon {100 * own / float(took):.0f}%, capture workers "
+        f"{100 * workers / float(took):.0f}%; stop took {drained:.1f}s; "
+        f"load average {load_before:.2f} before, {load:.2f} after; {life:.1f} CPU s in all, "
+        f"{1e6 * life / max(1, _packets(out)):.0f} us per packet"
     )
+
+
+def _packets(report: str) -> int:
+    """Packets the daemon says it read, from its last line."""
+    return int(report.strip().splitlines()[-1].split()[1])
 
 
 def main() -> None:
@@ -130,7 +204,17 @@ def main() -> None:
     parser.add_argument("--rates", default="50000,100000,200000,400000")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--packets", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=1, help="Runs per rate.")
+    parser.add_argument("--no-detect", action="store_true", help="Sensor without detectors.")
+    parser.add_argument("--sensor-extra", default="", help="More [[sensors]] settings (TOML).")
+    parser.add_argument("--profile", help="Folder for a cProfile of the daemon per rate.")
+    parser.add_argument("--verbose", action="store_true", help="Print the daemon's log.")
+    parser.add_argument("--code", default=str(ROOT), help="Run the daemon from this tree.")
     args = parser.parse_args()
+    if args.no_detect:
+        args.sensor_extra += "\ndetect = false"
+    if args.profile:
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
     out = ROOT / "bench" / "out"
     out.mkdir(parents=True, exist_ok=True)
     capture = out / f"mixed-{args.packets}.pcap"
@@ -141,9 +225,8 @@ def main() -> None:
     link = veth(str(os.getpid() % 10000))
     try:
         for rate in (int(r) for r in args.rates.split(",")):
-            started = time.perf_counter()
-            print(one_rate(capture, rate, args.seconds, link), flush=True)
-            print(f"  (run took {time.perf_counter() - started:.1f}s)", flush=True)
+            for _ in range(args.repeat):
+                print(one_rate(capture, rate, args.seconds, link, args), flush=True)
     finally:
         subprocess.run(["ip", "link", "del", link[2]], capture_output=True, check=False)
         subprocess.run(["ip", "netns", "del", link[0]], capture_output=True, check=False)

@@ -22,7 +22,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
@@ -32,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "bench" / "out"
 sys.path.insert(0, str(ROOT))
 
+from bench.esstore import fresh_store  # noqa: E402
 from correlator.aggregation import AlertAggregation, IncidentAggregation  # noqa: E402
 from correlator.incident import Incident, IncidentStatus, Stage  # noqa: E402
 from correlator.organisation import OrganisationMap, Unit, UnitKind  # noqa: E402
@@ -40,10 +40,7 @@ from dashboard.queries import Viewer, posture_overview  # noqa: E402
 from dashboard.summary import Overview, overview, overview_request  # noqa: E402
 from detectors.alert import Alert, Severity  # noqa: E402
 from detectors.attack import Tactic  # noqa: E402
-from nssa.settings import StoreSettings  # noqa: E402
-from nssa.stores.elasticsearch import ElasticsearchStore  # noqa: E402
 from nssa.stores.sqlite import SqliteStore  # noqa: E402
-from tools import es_node  # noqa: E402
 
 DAY = 86_400.0
 START = 1_717_200_000.0  # 2024-06-01 UTC
@@ -274,33 +271,10 @@ def run_sqlite(work: Path, org: OrganisationMap, args: argparse.Namespace) -> di
 
 def run_elasticsearch(work: Path, org: OrganisationMap, args: argparse.Namespace) -> dict[str, Any]:
     """Load and time Elasticsearch (``--url``, or a node of our own), then drop what we wrote."""
-    report: dict[str, Any] = {}
-    node = None
-    url = args.url
-    if not url:
-        toolchain = es_node.find_toolchain()
-        if toolchain is None:
-            raise SystemExit("no JDK for tools/es-node and no --url")
-        es_node.build(toolchain)
-        node = es_node.start(toolchain, work / "es")
-        url = node.url
-        report["node_start_s"] = round(node.start_seconds, 1)
-    options = StoreSettings(index_prefix=f"b{uuid.uuid4().hex[:10]}", replicas=0)
-    es = ElasticsearchStore(url, options)
-    try:
+    with fresh_store(work, args.url) as (es, report):
         report["load"] = load(es, org, args.alerts, incidents(org, args.incidents))
         report["figures"] = measure(es, org, args.runs)
         report["digest"] = digest(es, org)
-        if node is not None:
-            report["node_peak_rss_mib"] = round(node.peak_rss_bytes() / 2**20)
-    finally:
-        client = es.client.options(ignore_status=404)
-        client.indices.delete(index=f"{options.index_prefix}-*")
-        client.indices.delete_index_template(name=f"{options.index_prefix}-*")
-        client.cluster.delete_component_template(name=f"{options.index_prefix}-*")
-        es.close()
-        if node is not None:
-            es_node.stop(node.pid)
     return report
 
 

@@ -52,6 +52,8 @@ class AuditAction(StrEnum):
     SIGNED_IN = "signed_in"
     SIGN_IN_FAILED = "sign_in_failed"
     SIGNED_OUT = "signed_out"
+    # The packets behind an alert, downloaded; their record's exception_id is the alert's id.
+    PACKETS_DOWNLOADED = "packets_downloaded"
 
 
 @dataclass(frozen=True, kw_only=True)

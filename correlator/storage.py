@@ -22,6 +22,7 @@ from correlator.exceptions import AlertException, AlertMark, AuditRecord
 from correlator.incident import Incident, IncidentStatus
 from correlator.sensor_activity import SensorActivity, SensorActivityRequest
 from detectors.alert import Alert
+from sensors.capturefiles import CaptureFile, CaptureQuery
 from sensors.events import Event
 
 
@@ -187,6 +188,18 @@ class Store(Protocol):
 
     def count_events(self) -> int:
         """Return how many events are stored."""
+        ...
+
+    def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        """The stored events with these ids (unknown ids are left out), in no set order."""
+        ...
+
+    def put_captures(self, captures: Sequence[CaptureFile]) -> int:
+        """Register capture files by id (the same file again is one record); return how many."""
+        ...
+
+    def captures(self, query: CaptureQuery) -> list[CaptureFile]:
+        """The registered capture files matching ``query``, oldest first."""
         ...
 
     def incident_stats(self, request: IncidentAggregation) -> IncidentStats:

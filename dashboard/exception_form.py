@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from correlator.exceptions import AlertException, ExceptionKind, Scope
+from dashboard.catalogue import N_
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 """The zone form times are read in and written out in."""
@@ -28,7 +29,7 @@ MAX_FIELD = 500
 
 
 class FormError(ValueError):
-    """The form cannot become an exception; ``key`` names the catalogue message saying why."""
+    """The form cannot become an exception; ``key`` is the msgid of the message saying why."""
 
     def __init__(self, key: str) -> None:
         super().__init__(key)
@@ -61,12 +62,12 @@ def exception_from_form(
     """
     values = form_values(form)
     if any(len(v) > MAX_FIELD for v in values.values()):
-        raise FormError("exceptions.error.too_long")
+        raise FormError(N_("exceptions.error.too_long"))
     if not values["reason"]:
-        raise FormError("exceptions.error.reason")
+        raise FormError(N_("exceptions.error.reason"))
     unit = values["unit"] or None
     if units is not None and unit not in units:
-        raise FormError("exceptions.error.unit")
+        raise FormError(N_("exceptions.error.unit"))
     try:
         kind = ExceptionKind(values["kind"] or ExceptionKind.SUPPRESS.value)
         scope = Scope(
@@ -75,7 +76,7 @@ def exception_from_form(
             ends=_moment(values["ends"]),
         )
     except ValueError as exc:
-        raise FormError("exceptions.error.scope") from exc
+        raise FormError(N_("exceptions.error.scope")) from exc
     expires = _day_end(values["expires"])
     try:
         return AlertException(
@@ -87,7 +88,7 @@ def exception_from_form(
             expires=expires,
         )
     except ValueError as exc:
-        raise FormError("exceptions.error.expires") from exc
+        raise FormError(N_("exceptions.error.expires")) from exc
 
 
 def values_of(exception: AlertException) -> dict[str, str]:
@@ -116,7 +117,7 @@ def _moment(text: str) -> float | None:
     try:
         return datetime.fromisoformat(text).replace(tzinfo=TIMEZONE).timestamp()
     except ValueError as exc:
-        raise FormError("exceptions.error.scope") from exc
+        raise FormError(N_("exceptions.error.scope")) from exc
 
 
 def _form_moment(epoch: float | None) -> str:
@@ -130,6 +131,6 @@ def _day_end(text: str) -> float:
     try:
         day = date.fromisoformat(text)
     except ValueError as exc:
-        raise FormError("exceptions.error.expires") from exc
+        raise FormError(N_("exceptions.error.expires")) from exc
     start = datetime(day.year, day.month, day.day, tzinfo=TIMEZONE)
     return (start + timedelta(days=1)).timestamp()

@@ -70,6 +70,7 @@ class AlertDetail:
 
     alert: Alert
     incident: Incident | None
+    packets: bool = False  # a registered capture covers it: offer its packets for download
 
 
 def alert_filter(args: Mapping[str, str], zone: tzinfo) -> AlertFilter:

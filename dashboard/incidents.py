@@ -9,10 +9,13 @@ from werkzeug.exceptions import Forbidden, NotFound
 from werkzeug.wrappers import Response
 
 from correlator.lifecycle import MOVES
-from dashboard import queries
+from dashboard import origins, queries
 
 bp = Blueprint("incidents", __name__)
 """Routes ``/``, ``/incidents`` and ``/incidents/<id>``, and the HTML 404 page."""
+
+ATTACKERS_SHOWN = 50
+"""Attackers listed on an incident's page (the template's limit too)."""
 
 
 @bp.get("/")
@@ -42,7 +45,13 @@ def detail(incident_id: str) -> str:
     found = queries.incident_detail(queries.current_store(), queries.current_viewer(), incident_id)
     if found is None:
         abort(404)
-    return render_template("incident.html", detail=found, moves=MOVES[found.incident.status])
+    return render_template(
+        "incident.html",
+        detail=found,
+        moves=MOVES[found.incident.status],
+        # The attackers shown (up to 50), one batch lookup: country and AS of the outside ones.
+        attacker_origins=origins.public_origins(found.incident.attackers[:ATTACKERS_SHOWN]),
+    )
 
 
 @bp.app_errorhandler(NotFound)

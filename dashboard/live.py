@@ -6,6 +6,7 @@ from flask import Blueprint, current_app
 from werkzeug.wrappers import Response
 
 from dashboard import queries
+from dashboard.live_alerts import AlertFeed
 from dashboard.live_stream import SharedReads, StreamTiming, stream
 
 bp = Blueprint("live", __name__)
@@ -27,9 +28,17 @@ def events() -> Response:
     )
     # Half a poll: a stream never sees a picture older than its own poll interval.
     shared = current_app.extensions.setdefault("nssa.live_reads", SharedReads(timing.poll / 2))
+    feed = current_app.extensions.get("nssa.alert_feed")
+    if feed is None:  # one reader of new alerts per app, whatever the number of open pages
+        organisation = queries.current_organisation()
+        feed = current_app.extensions.setdefault(
+            "nssa.alert_feed", AlertFeed(store, organisation, timing.poll / 2)
+        )
     return Response(
         stream(
-            lambda: shared.get(viewer.units, lambda: queries.live_picture(store, viewer)), timing
+            lambda: shared.get(viewer.units, lambda: queries.live_picture(store, viewer)),
+            timing,
+            alerts=lambda: feed.tally(viewer.units),
         ),
         mimetype="text/event-stream",
         # No caching and no proxy buffering: each event must reach the browser when sent.

@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable, Hashable, Iterator
 from dataclasses import asdict, dataclass
 
+from dashboard.live_alerts import AlertTally, alerts_message
+
 RETRY_MS = 5000
 """How long a browser waits before reconnecting once a stream ends (its lifetime is up)."""
 
@@ -69,19 +71,29 @@ def stream(
     read: Callable[[], LivePicture],
     timing: StreamTiming,
     *,
+    alerts: Callable[[], AlertTally] | None = None,
     clock: Callable[[], float] = time.monotonic,
     wait: Callable[[float], None] = time.sleep,
 ) -> Iterator[str]:
-    """The event stream: the picture at once, then each changed one, keep-alives in between."""
+    """The event stream: the picture at once, then each changed one, keep-alives in between.
+
+    With ``alerts`` (a running tally), an ``alerts`` event follows each poll that found alerts
+    stored since the previous one (never at once: what was there when the page opened is old).
+    """
     yield f"retry: {RETRY_MS}\n\n"
     start = last_write = clock()
     sent: LivePicture | None = None
+    counted = alerts() if alerts is not None else None
     while True:
         picture = read()
+        tally = alerts() if alerts is not None else None
         if picture != sent:
             yield message(picture)
             sent, last_write = picture, clock()
-        elif clock() - last_write >= timing.heartbeat:
+        if tally is not None and counted is not None and tally != counted:
+            yield alerts_message(tally.since(counted))
+            counted, last_write = tally, clock()
+        elif picture == sent and clock() - last_write >= timing.heartbeat:
             yield ": keep-alive\n\n"  # a comment: browsers ignore it, proxies see traffic
             last_write = clock()
         if clock() + timing.poll - start > timing.lifetime:

@@ -6,12 +6,13 @@ import time
 
 from flask import Blueprint, render_template
 
-from dashboard import queries
+from dashboard import origins, queries
 from dashboard.sensor_health import STALE_AFTER
 from dashboard.summary import Overview, stage_order
 
 bp = Blueprint("overview", __name__)
 """Routes ``/overview``, ``/units`` and ``/screen``."""
+bp.add_app_template_filter(origins.country_name, "country_name")
 
 SCREEN_REFRESH_SECONDS = 60
 """How often the big screen reloads itself."""
@@ -26,6 +27,7 @@ def index() -> str:
     return render_template(
         "overview.html",
         summary=summary,
+        sources=origins.source_rows(summary.sources),
         stages=stage_order(),
         live=live,
         sensors=queries.sensor_health(store, viewer, time.time()),
@@ -48,6 +50,7 @@ def screen() -> str:
     return render_template(
         "screen.html",
         summary=summary,
+        sources=origins.source_rows(summary.sources[:5]),
         stages=stage_order(),
         refresh=SCREEN_REFRESH_SECONDS,
         live=live,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from flask import current_app
 
@@ -20,6 +21,7 @@ from correlator.aggregation import (
     Scope,
     Window,
 )
+from correlator.alert_packets import packet_source, with_captures, write_packets
 from correlator.exceptions import AlertException, AuditAction, AuditRecord, Preview
 from correlator.incident import Incident, IncidentStatus, StatusChange
 from correlator.lifecycle import move
@@ -43,6 +45,7 @@ from dashboard.summary import (
 )
 from dashboard.users import User
 from detectors.alert import Alert, Severity
+from sensors.extract import Extraction
 
 MAX_DETAIL_ALERTS = 500
 """Most alerts shown on one incident page; a long scan can have thousands, all alike."""
@@ -95,6 +98,7 @@ class IncidentDetail:
 
     incident: Incident
     alerts: tuple[Alert, ...]
+    with_packets: frozenset[str] = frozenset()  # alerts whose packets may be downloaded
 
 
 def current_store() -> Store:
@@ -138,7 +142,7 @@ def incident_detail(store: Store, viewer: Viewer, incident_id: str) -> IncidentD
     if incident.alert_ids:
         query = AlertQuery(ids=incident.alert_ids, limit=MAX_DETAIL_ALERTS)
         alerts = store.alerts(query)
-    return IncidentDetail(incident, tuple(alerts))
+    return IncidentDetail(incident, tuple(alerts), with_captures(store, alerts))
 
 
 def store_is_readable(store: Store) -> bool:
@@ -391,7 +395,42 @@ def alert_detail(store: Store, viewer: Viewer, alert_id: str) -> AlertDetail | N
     visible = [i for i in holding if viewer.sees(i)]
     if viewer.units is not None and not visible:
         return None
-    return AlertDetail(alert=alert, incident=visible[0] if visible else None)
+    packets = bool(with_captures(store, [alert]))
+    return AlertDetail(alert=alert, incident=visible[0] if visible else None, packets=packets)
+
+
+def alert_packets(
+    store: Store, viewer: Viewer, alert_id: str, out: BinaryIO, now: float
+) -> Extraction | None:
+    """Write the packets behind the alert to ``out`` and audit the download; None when the
+    alert is unknown, not ``viewer``'s (as for its page), or no registered capture covers it."""
+    detail = alert_detail(store, viewer, alert_id)
+    if detail is None or not detail.packets:
+        return None
+    source = packet_source(store, detail.alert)
+    if not source.available:
+        return None
+    extraction = write_packets(source, out)
+    store.put_audit(
+        AuditRecord(
+            time=now,
+            who=viewer.name,
+            action=AuditAction.PACKETS_DOWNLOADED,
+            exception_id=alert_id,
+            detail=packets_summary(extraction),
+        )
+    )
+    return extraction
+
+
+def packets_summary(extraction: Extraction) -> str:
+    """One line for the audit trail: what was written, left out and could not be read."""
+    problems = ", ".join(f"{p.path} {p.check.value}" for p in extraction.problems)
+    return (
+        f"{extraction.packets} packets ({extraction.bytes} bytes, {extraction.format.value})"
+        f" from {len(extraction.files)} files; {extraction.left_out} over the cap"
+        + (f"; not read: {problems}" if problems else "")
+    )
 
 
 def asset_inventory(store: Store, viewer: Viewer, organisation: OrganisationMap) -> Inventory:

@@ -25,6 +25,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from detectors.evidence import Cited, cite, cited_ids
 from detectors.linkscope import is_group, is_link_wide
 from detectors.ranges import check_ranges
 from sensors.events import Event, Flow, Transport
@@ -86,7 +87,7 @@ class AmplificationConfig:
         check_ranges(self, checks)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Window:
     """Traffic of one (rule, victim, service) since ``first``."""
 
@@ -98,7 +99,7 @@ class _Window:
     sent: int = 0  # bytes the victim or client sent
     received: int = 0  # bytes the reflector answered with
     reflectors: set[str] = field(default_factory=set)
-    evidence: list[Flow] = field(default_factory=list)  # ids are hashed only on alert
+    evidence: list[Cited] = field(default_factory=list)  # ids, or flows hashed only on alert
     fired: bool = False
 
 
@@ -134,7 +135,7 @@ class Amplification:
     def _udp(self, flow: Flow) -> list[Alert]:
         if flow.src_port in LOOP_PORTS and flow.dst_port in LOOP_PORTS:
             return self._loop(flow)
-        if flow.src_port in REFLECTOR_PORTS and flow.dst_port not in REFLECTOR_PORTS:
+        if flow.src_port in REFLECTOR_PORTS and _unsolicited(flow):
             return self._unsolicited(flow)
         if flow.dst_port in REFLECTOR_PORTS and flow.packets_in > 0:
             return self._answered(flow)
@@ -335,7 +336,7 @@ class Amplification:
             identifier=identifier,
             explanation=explanation,
             facts=facts,
-            evidence=tuple(f.id for f in w.evidence),
+            evidence=cited_ids(w.evidence),
         )
 
 
@@ -345,8 +346,17 @@ def _echo_to_group(flow: Flow) -> bool:
     return flow.src_port == request and flow.dst_port == 0 and is_group(flow.dst_ip)
 
 
+def _unsolicited(flow: Flow) -> bool:
+    """A flow the reflector port opened: to a client port, or to a service port that never
+    answered (attack tools forge requests from 123 or 53 too, so the victim's port is one;
+    peers' NTP and resolvers' queries from 53 get answers, and groups are not victims)."""
+    if flow.dst_port not in REFLECTOR_PORTS:
+        return True
+    return flow.packets_in == 0 and not is_group(flow.dst_ip)
+
+
 def _note(w: _Window, reflector: str, flow: Flow, size: int) -> None:
     if len(w.reflectors) < size * 50:
         w.reflectors.add(reflector)
     if len(w.evidence) < size:
-        w.evidence.append(flow)
+        w.evidence.append(cite(flow))

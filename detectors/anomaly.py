@@ -19,6 +19,7 @@ import pandas as pd
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.baselinemodel import BaselineModel, design_matrix, score
+from detectors.evidence import cite, cited_ids
 from detectors.hostwindows import FEATURES, KEYS, PeerHistory, WindowTally, sides
 from detectors.ranges import check_ranges
 from detectors.site import Site
@@ -108,7 +109,7 @@ class Anomaly:
             if tally is not None:
                 tally.add(side)
                 if len(tally.samples) < SAMPLE_FLOWS:
-                    tally.samples.append(event)  # ids are hashed only if the window alerts
+                    tally.samples.append(cite(event))  # an id, or hashed only on alert
         if event.end <= self._watermark:
             return []
         self._watermark = event.end
@@ -215,6 +216,6 @@ class Anomaly:
                 f"(model {model.version}); most unusual: {named}"
             ),
             facts=facts,
-            evidence=tuple(flow.id for flow in tally.samples),
+            evidence=cited_ids(tally.samples),
         )
         return self.config.site.label(alert)

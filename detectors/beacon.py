@@ -21,6 +21,7 @@ are the addresses an allow-listed name was seen at.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -122,9 +123,9 @@ class BeaconConfig:
         check_ranges(self, checks)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pair:
-    """Connection times (and sizes) of one pair."""
+    """Connection times (and sizes) of one pair (slots: up to ``max_keys`` of them)."""
 
     sensor: str
     dst_ip: str
@@ -145,8 +146,14 @@ class Beacon:
     def __init__(self, config: BeaconConfig) -> None:
         self.config = config
         self._pairs: BoundedMap[Key, _Pair] = BoundedMap(config.max_keys)
-        self._hosts: BoundedMap[str, bool] = BoundedMap(config.max_keys)
-        self._reach: BoundedMap[str, BoundedMap[str, bool]] = BoundedMap(config.max_keys)
+        # Prevalence only needs how many distinct sources there are (overall and per
+        # destination), up to ``max_keys``: capped sets count exactly what LRU maps of that
+        # cap held, in less memory and without reordering them on every event.
+        self._hosts: set[str] = set()
+        self._reach: BoundedMap[str, set[str]] = BoundedMap(config.max_keys)
+        self._allow_ports = frozenset(config.allow_ports)
+        self._allow_names = frozenset(config.allow_names)
+        self._allow_suffixes = tuple("." + name for name in config.allow_names)
         # HTTP requests and their flows name the same pair: one alert per identifier.
         self._alerted: BoundedMap[str, bool] = BoundedMap(config.max_keys)
         self._allowed_ips: BoundedMap[str, bool] = BoundedMap(config.max_keys)
@@ -156,16 +163,28 @@ class Beacon:
 
     def observe(self, event: Event) -> list[Alert]:
         """Record one connection time; score pairs when an analysis interval has passed."""
+        return self._observe(event) or []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        one = self._observe
+        for event in events:
+            if found := one(event):
+                alerts.extend(found)
+        return alerts
+
+    def _observe(self, event: Event) -> list[Alert] | None:
         found = self._connection(event)
         if found is None:
-            return []
+            return None
         key, times, size = found
         t = times[-1]
         if self._start is None:
             self._start, self._next = times[0], times[0] + self.config.analysis_seconds
         self._end = max(self._end, t)
         self._remember(key, event, times, size)
-        return self.flush(t) if t >= self._next else []
+        return self.flush(t) if t >= self._next else None
 
     def flush(self, now: float) -> list[Alert]:
         """Score every unfired pair (at the end of input, or when an interval has passed)."""
@@ -180,6 +199,8 @@ class Beacon:
     def _connection(self, event: Event) -> tuple[Key, list[float], float | None] | None:
         c = self.config
         found: tuple[Key, list[float], float | None]
+        if isinstance(event, Flow) and event.dst_port in self._allow_ports:
+            return None  # as the check below, before building anything (DNS, NTP: many flows)
         if isinstance(event, Flow) and len(event.beats or ()) >= c.min_connections:
             # One long connection beating inside: each beat counts as a connection time (the
             # flow's total size says nothing about one beat's). A flow needs as many beats as
@@ -202,14 +223,14 @@ class Beacon:
         else:
             return None
         address = event.dst_ip or ""
-        allowed = event.dst_port in c.allow_ports or address in self._allowed_ips
+        allowed = event.dst_port in self._allow_ports or address in self._allowed_ips
         return None if allowed or not is_unicast(address) else found
 
     def _allowed(self, name: str, address: str | None) -> bool:
         """Whether ``name`` is an allow-listed service; its address is then remembered, so the
         flows to it (which carry no name) are not scored either."""
         name = name.lower()
-        if not any(name == n or name.endswith("." + n) for n in self.config.allow_names):
+        if name not in self._allow_names and not name.endswith(self._allow_suffixes):
             return False
         if address:
             self._allowed_ips.touch(address, lambda: True)
@@ -219,18 +240,29 @@ class Beacon:
         c = self.config
         dst = getattr(event, "dst_ip", "")
         t = times[-1]
-        pair = self._pairs.touch(key, lambda: _Pair(sensor=event.sensor, dst_ip=dst, last=t))
+        pair = self._pairs.get(key)
+        if pair is None:
+            pair = self._pairs.touch(key, lambda: _Pair(sensor=event.sensor, dst_ip=dst, last=t))
         pair.last = max(pair.last, t)
         # RITA: unique connections at one-second resolution
-        pair.times.extend(float(int(when)) for when in times)
+        if len(times) == 1:
+            pair.times.append(float(int(t)))
+        else:
+            pair.times.extend([float(int(when)) for when in times])
         if size is not None:
             pair.sizes.append(size)
         if len(pair.times) > c.max_events:
             del pair.times[: len(pair.times) - c.max_events], pair.sizes[:1]
         if len(pair.evidence) < 10:
             pair.evidence.append(event.id)
-        self._hosts.touch(key[1], lambda: True)
-        self._reach.touch(key[2], lambda: BoundedMap(c.max_keys)).touch(key[1], lambda: True)
+        source = key[1]
+        if len(self._hosts) < c.max_keys:
+            self._hosts.add(source)
+        reach = self._reach.get(key[2])
+        if reach is None:
+            reach = self._reach.touch(key[2], set)
+        if len(reach) < c.max_keys:
+            reach.add(source)
 
     def _judge(self, key: Key, pair: _Pair, end: float) -> Alert | None:
         c = self.config

@@ -44,13 +44,10 @@ class _Shares:
 
     def __init__(self, events: Sequence[Event]) -> None:
         self.events = events
-        self._by_type: dict[type[Event], list[Event]] = {}
-        for event in events:
-            kind = type(event)
-            share = self._by_type.get(kind)
-            if share is None:
-                share = self._by_type[kind] = []
-            share.append(event)
+        # Types by event, and the types present: each share is then one comprehension over
+        # them, built only when some detector asks for it (no per-event appends).
+        self._kinds = list(map(type, events))
+        self._present = set(self._kinds)
         self._cache: dict[tuple[type[Event], ...], Sequence[Event]] = {(): events}
 
     def of(self, types: tuple[type[Event], ...]) -> Sequence[Event]:
@@ -61,9 +58,13 @@ class _Shares:
         return share
 
     def _select(self, types: tuple[type[Event], ...]) -> Sequence[Event]:
-        present = {kind for kind in self._by_type if issubclass(kind, types)}
-        if len(present) == len(self._by_type):
+        present = {kind for kind in self._present if issubclass(kind, types)}
+        if len(present) == len(self._present):
             return self.events
-        if len(present) <= 1:
-            return self._by_type[present.pop()] if present else []
-        return [event for event in self.events if type(event) in present]
+        if not present:
+            return []
+        pairs = zip(self.events, self._kinds, strict=True)
+        if len(present) == 1:
+            (only,) = present
+            return [event for event, kind in pairs if kind is only]
+        return [event for event, kind in pairs if kind in present]

@@ -8,6 +8,7 @@ one server) from looking like a scan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -19,6 +20,8 @@ from detectors.windows import BoundedMap, DistinctWindow
 from sensors.events import Event, Flow, TcpOutcome, Transport
 
 FAILED = {TcpOutcome.REJECTED, TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN, TcpOutcome.MIDSTREAM}
+REFUSED = (TcpOutcome.REJECTED, TcpOutcome.UNANSWERED)
+"""Outcomes of a UDP datagram that nothing answered, or that was refused."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,7 +54,7 @@ class DistributedScanConfig:
         check_ranges(self, checks)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Port:
     """Failed contacts to one transport/port from every source."""
 
@@ -79,6 +82,18 @@ class DistributedScan:
         """Count a failed TCP or UDP contact towards its port."""
         if not isinstance(event, Flow) or not _failed(event):
             return []
+        return self._failure(event)
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order (most flows are no failed contact)."""
+        alerts: list[Alert] = []
+        for event in events:
+            if isinstance(event, Flow) and _failed(event):
+                alerts.extend(self._failure(event))
+        return alerts
+
+    def _failure(self, event: Flow) -> list[Alert]:
+        """Count one failed contact; the alert when its port crosses both thresholds."""
         self.flush(event.start)
         c = self.config
         if c.site.is_benign_scanner(event.src_ip):
@@ -153,9 +168,10 @@ class DistributedScan:
 
 def _failed(flow: Flow) -> bool:
     """A failed TCP or UDP contact to one host."""
-    if not is_unicast(flow.dst_ip):
-        return False
     if flow.transport is Transport.TCP:
-        return flow.outcome in FAILED
-    refused = (TcpOutcome.REJECTED, TcpOutcome.UNANSWERED)
-    return flow.transport is Transport.UDP and flow.outcome in refused
+        failed = flow.outcome in FAILED
+    elif flow.transport is Transport.UDP:
+        failed = flow.outcome in REFUSED
+    else:
+        return False
+    return failed and is_unicast(flow.dst_ip)  # the cheap checks first: most flows succeed

@@ -12,7 +12,9 @@ gives the TXT/NULL/CNAME/MX share, mean label length and entropy, and the DNS by
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import ClassVar
 
 from detectors.alert import Alert, Severity
@@ -25,6 +27,12 @@ from sensors.events import DnsQuery, Event
 
 UNUSUAL_TYPES = frozenset({"TXT", "NULL", "CNAME", "MX", "PRIVATE", "ANY"})
 """Record types tunnels prefer because their answers carry the most data."""
+
+
+@lru_cache(maxsize=65_536)
+def _name_entropy(sub: str) -> float:
+    """Character entropy of a subdomain, cached: benign clients repeat a few names (www)."""
+    return entropy(sub)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,9 +78,10 @@ class DnsTunnelConfig:
         return tuple("." + d for d in self.allow_domains)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Pair:
-    """One client's queries under one registered domain in the current window."""
+    """One client's queries under one registered domain in the current window (slots: one
+    per client and domain)."""
 
     first: float
     last: float
@@ -106,28 +115,46 @@ class DnsTunnel:
 
     def observe(self, event: Event) -> list[Alert]:
         """Add one query's name to its (client, registered domain) tally."""
-        if not isinstance(event, DnsQuery) or not event.query:
-            return []
+        return (self._query(event) or []) if isinstance(event, DnsQuery) else []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        query = self._query
+        for event in events:
+            if isinstance(event, DnsQuery) and (found := query(event)):
+                alerts.extend(found)
+        return alerts
+
+    def _query(self, event: DnsQuery) -> list[Alert] | None:
+        """Alerts of one query (None when it completes nothing)."""
+        if not event.query:
+            return None
         name = event.query.strip(".").lower()
         if name in self.config.allow_domains or name.endswith(self._allowed_suffixes):
-            return []
+            return None
         self.flush(event.time)
         domain = registered_domain(name)
-        pair = self._pairs.get((event.src_ip, domain))
+        key = (event.src_ip, domain)
+        pair = self._pairs.get(key)
         if pair is not None and pair.first + self.config.window_seconds <= event.time:
-            self._pairs.pop((event.src_ip, domain))  # window over: start a new one
-        pair = self._pairs.touch((event.src_ip, domain), lambda: self._new(event))
+            self._pairs.pop(key)  # window over: start a new one
+            pair = None
+        if pair is None:
+            pair = self._pairs.touch(key, lambda: self._new(event))
         self._count(pair, event, name, subdomain(name, domain))
         c = self.config
         if pair.fired or len(pair.names) < c.min_names or pair.info_bits / 8 < c.info_bytes:
-            return []
+            return None
         pair.fired = True
         return [self._alert(event.src_ip, domain, pair)]
 
     def flush(self, now: float) -> list[Alert]:
         """Forget windows that ended before ``now`` (alerts are raised as they complete)."""
         window = self.config.window_seconds
-        self._pairs.expire(lambda p: p.first + window <= now)
+        oldest = self._pairs.oldest()
+        if oldest is not None and oldest.first + window <= now:  # else expire() stops at once
+            self._pairs.expire(lambda p: p.first + window <= now)
         return []
 
     def _new(self, event: DnsQuery) -> _Pair:
@@ -144,7 +171,7 @@ class DnsTunnel:
             return
         if len(pair.names) < self.config.max_names:
             pair.names.add(sub)
-        bits = entropy(sub)
+        bits = _name_entropy(sub)
         pair.info_bits += len(sub) * bits
         pair.length += len(sub)
         pair.entropy += bits

@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.cusum import Cusum
+from detectors.evidence import Cited, cite, cited_ids
 from detectors.linkscope import is_link_wide
 from detectors.ranges import check_ranges
 from detectors.spread import bump, entropy, kind
@@ -35,6 +37,9 @@ UNPAIRED = (TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN)
 
 ICMP = (Transport.ICMP.value, Transport.ICMPV6.value)
 """Transports held to the lower ICMP packet rate."""
+
+_VALUES = {transport: transport.value for transport in Transport}
+"""Each transport's ECS value (``.value`` of an enum member is a slow descriptor per flow)."""
 
 SITE = "*"
 """The key of the site-wide pairing CUSUM."""
@@ -101,17 +106,49 @@ class FloodConfig:
         check_ranges(self, checks)
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class _Limits:
+    """A rate threshold and the packets per bin it means, for one kind of destination."""
+
+    limit: float  # packets per second
+    packet_cap: float  # packets in one rate interval that make a flood
+    some_packets: float  # packets from which a bin counts its senders and ports
+
+
+def _limits(c: FloodConfig, *, icmp: bool, link_wide: bool) -> _Limits:
+    """The packet thresholds of ICMP or other traffic to a host or a link-wide address."""
+    limit = c.icmp_packets_per_second if icmp else c.packets_per_second
+    if link_wide:
+        limit = min(limit, c.link_wide_packets_per_second)
+    packet_cap = limit * c.rate_seconds
+    return _Limits(limit=limit, packet_cap=packet_cap, some_packets=SAMPLE_SHARE * packet_cap)
+
+
+@dataclass(slots=True)
+class _Unpaired:
+    """Who sent an interval's unpaired SYNs, to which ports and hosts, and sample flows."""
+
+    sources: Counter[str] = field(default_factory=Counter)
+    ports: Counter[int] = field(default_factory=Counter)
+    targets: Counter[str] = field(default_factory=Counter)
+    evidence: list[Cited] = field(default_factory=list)  # ids, or flows hashed only on alert
+
+
+@dataclass(slots=True)
 class _Interval:
     """SYN pairing counts of one destination (or the site) in one interval."""
 
     unpaired: int = 0
     paired: int = 0
-    sources: Counter[str] = field(default_factory=Counter)
-    ports: Counter[int] = field(default_factory=Counter)
-    targets: Counter[str] = field(default_factory=Counter)
-    evidence: list[Flow] = field(default_factory=list)  # ids are hashed only on alert
     sensor: str = ""
+    # Created with the first unpaired SYN: most intervals only ever count paired ones, and
+    # three empty counters per destination and interval held memory for nothing.
+    detail: _Unpaired | None = None
+
+    @property
+    def spread(self) -> _Unpaired:
+        """The unpaired SYNs' senders, ports, hosts and samples (empty when there were none)."""
+        return self.detail if self.detail is not None else _Unpaired()
 
 
 @dataclass
@@ -131,17 +168,18 @@ class _Rate:
     spread: _Spread | None = None  # created at SAMPLE_SHARE of a threshold
 
 
-@dataclass
+@dataclass(slots=True)
 class _Target:
     """Pairing CUSUM and rate bins of one destination."""
 
     cusum: Cusum
     closing: float  # average FIN/RST-paired SYNs per interval (EWMA)
+    link_wide: bool = False  # broadcast or link-local multicast: the lower rate threshold
     intervals: dict[int, _Interval] = field(default_factory=dict)
     closed: int | None = None
     rates: dict[tuple[str, int], _Rate] = field(default_factory=dict)
+    oldest_rate: float = math.inf  # no key of ``rates`` is older: nothing to expire above it
     fired: dict[str, float] = field(default_factory=dict)  # alert kind -> when it last fired
-    last: float = 0.0
 
 
 class Flood:
@@ -158,59 +196,89 @@ class Flood:
         self._targets: dict[str, _Target] = {}
         self._watermark = -math.inf
         self._next_flush = -math.inf
+        # Per-flow constants, computed once (the same expressions the rate check uses).
+        c = config
+        self._octet_cap = c.megabits_per_second * 1e6 * c.rate_seconds / 8
+        self._some_octets = SAMPLE_SHARE * self._octet_cap
+        self._limits = {
+            (icmp, wide): _limits(c, icmp=icmp, link_wide=wide)
+            for icmp in (False, True)
+            for wide in (False, True)
+        }
 
     def observe(self, event: Event) -> list[Alert]:
         """Count a flow's SYN pairing and its packets; close intervals the input has passed."""
-        if not isinstance(event, Flow):
-            return []
-        self._watermark = max(self._watermark, event.start)
-        alerts = self._rates(event)
-        if event.transport is Transport.TCP and "S" in event.flags_out:
-            self._pair(event, event.dst_ip)
-            self._pair(event, SITE)
-        due = self._watermark - self.config.lateness_seconds
-        if due >= self._next_flush:  # close intervals once per interval, not per flow
-            alerts += self.flush(due)
-            self._next_flush = due + self.config.interval_seconds
+        return (self._flow(event) or []) if isinstance(event, Flow) else []
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        alerts: list[Alert] = []
+        one = self._flow
+        for event in events:
+            if isinstance(event, Flow) and (found := one(event)):
+                alerts.extend(found)
         return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """Close every interval that ended before ``now`` and step its CUSUM."""
         alerts: list[Alert] = []
         width = self.config.interval_seconds
+        horizon = now - max(self.config.lateness_seconds, width)
+        rate = self.config.rate_seconds
         for key, target in list(self._targets.items()):
-            for index in sorted(i for i in target.intervals if (i + 1) * width <= now):
-                alert = self._step(key, target, index, target.intervals.pop(index))
-                if alert is not None:
-                    alerts.append(alert)
-            horizon = now - max(self.config.lateness_seconds, width)
-            rate = self.config.rate_seconds
-            target.rates = {k: v for k, v in target.rates.items() if k[1] * rate >= horizon}
+            if target.intervals:
+                for index in sorted(i for i in target.intervals if (i + 1) * width <= now):
+                    alert = self._step(key, target, index, target.intervals.pop(index))
+                    if alert is not None:
+                        alerts.append(alert)
+            if target.oldest_rate * rate < horizon:  # else every bin is still live: keep all
+                target.rates = {k: v for k, v in target.rates.items() if k[1] * rate >= horizon}
+                target.oldest_rate = min((k[1] for k in target.rates), default=math.inf)
             if not (target.intervals or target.rates or target.cusum.total) and key != SITE:
                 del self._targets[key]  # idle and calm: its baseline falls back to the floor
         return alerts
 
+    def _flow(self, flow: Flow) -> list[Alert] | None:
+        """One flow's rates and SYN pairing, and the intervals its start time closes."""
+        self._watermark = max(self._watermark, flow.start)
+        alerts = self._rates(flow)
+        if flow.transport is Transport.TCP and "S" in flow.flags_out:
+            self._pair(flow)
+        due = self._watermark - self.config.lateness_seconds
+        if due >= self._next_flush:  # close intervals once per interval, not per flow
+            alerts = [*(alerts or ()), *self.flush(due)]
+            self._next_flush = due + self.config.interval_seconds
+        return alerts
+
     # -- SYN pairing ---------------------------------------------------------------------
 
-    def _pair(self, flow: Flow, key: str) -> None:
-        target = self._target(key, flow.start)
-        index = math.floor(flow.start / self.config.interval_seconds)
-        if target.closed is not None and index <= target.closed:
-            self.late_flows += 1
-            return
-        slot = target.intervals.get(index)
-        if slot is None:
-            slot = target.intervals[index] = _Interval(sensor=flow.sensor)
-        closed = "F" in flow.flags_out + flow.flags_in or "R" in flow.flags_out + flow.flags_in
-        if flow.outcome in UNPAIRED and not closed:
+    def _pair(self, flow: Flow) -> None:
+        """Count a SYN as paired or unpaired, for its destination and for the whole site."""
+        c = self.config
+        index = math.floor(flow.start / c.interval_seconds)
+        out, back = flow.flags_out, flow.flags_in
+        closed = "F" in out or "F" in back or "R" in out or "R" in back
+        unpaired = flow.outcome in UNPAIRED and not closed
+        for key in (flow.dst_ip, SITE):
+            target = self._target(key)
+            if target.closed is not None and index <= target.closed:
+                self.late_flows += 1
+                continue
+            slot = target.intervals.get(index)
+            if slot is None:
+                slot = target.intervals[index] = _Interval(sensor=flow.sensor)
+            if not unpaired:
+                slot.paired += 1
+                continue
             slot.unpaired += 1
-            bump(slot.sources, flow.src_ip, self.config.max_destinations)
-            bump(slot.ports, flow.dst_port, self.config.max_destinations)
-            bump(slot.targets, flow.dst_ip, self.config.max_destinations)
-            if len(slot.evidence) < self.config.sample_size:
-                slot.evidence.append(flow)
-        else:
-            slot.paired += 1
+            detail = slot.detail
+            if detail is None:
+                detail = slot.detail = _Unpaired()
+            bump(detail.sources, flow.src_ip, c.max_destinations)
+            bump(detail.ports, flow.dst_port, c.max_destinations)
+            bump(detail.targets, flow.dst_ip, c.max_destinations)
+            if len(detail.evidence) < c.sample_size:
+                detail.evidence.append(cite(flow))
 
     def _step(self, key: str, target: _Target, index: int, slot: _Interval) -> Alert | None:
         c = self.config
@@ -226,7 +294,7 @@ class Flood:
             return None
         if was or "syn" in target.fired or _scan_like(slot, c.scan_share):
             return None
-        top = max(slot.targets.values(), default=0)
+        top = max(slot.spread.targets.values(), default=0)
         if key == SITE and top >= 0.5 * slot.unpaired:
             return None  # one victim dominates: its own CUSUM names it
         target.fired["syn"] = index * c.interval_seconds
@@ -234,38 +302,45 @@ class Flood:
 
     # -- rates ---------------------------------------------------------------------------
 
-    def _rates(self, flow: Flow) -> list[Alert]:
+    def _rates(self, flow: Flow) -> list[Alert] | None:
+        """Spread a flow's packets and bytes over its rate bins; alerts of bins it fills."""
         c = self.config
         width = c.rate_seconds
         first = math.floor(flow.start / width)
         last = min(max(first, math.ceil(flow.end / width) - 1), first + c.max_spread_bins - 1)
         bins = last - first + 1
-        target = self._target(flow.dst_ip, flow.start)
-        proto = flow.transport.value
-        limit = c.icmp_packets_per_second if proto in ICMP else c.packets_per_second
-        if is_link_wide(flow.dst_ip):
-            limit = min(limit, c.link_wide_packets_per_second)
+        target = self._targets.get(flow.dst_ip) or self._target(flow.dst_ip)
+        proto = _VALUES[flow.transport]
+        limits = self._limits[proto in ICMP, target.link_wide]
         packets, octets = flow.packets_out / bins, flow.bytes_out / bins
-        alerts: list[Alert] = []
-        cap = c.sample_size * 50  # enough distinct senders for a stable entropy
-        packet_cap, octet_cap = limit * width, c.megabits_per_second * 1e6 * width / 8
-        some_packets, some_octets = SAMPLE_SHARE * packet_cap, SAMPLE_SHARE * octet_cap
+        some_packets, some_octets = limits.some_packets, self._some_octets
+        rates = target.rates
+        alerts: list[Alert] | None = None
         for index in range(first, last + 1):
-            acc = target.rates.get((proto, index))
+            acc = rates.get((proto, index))
             if acc is None:
-                acc = target.rates[(proto, index)] = _Rate()
+                acc = rates[(proto, index)] = _Rate()
+                target.oldest_rate = min(target.oldest_rate, index)
             acc.packets += packets
             acc.octets += octets
             if acc.packets < some_packets and acc.octets < some_octets:
                 continue  # only a bin on its way to a flood pays for its spread
-            spread = acc.spread = acc.spread or _Spread()
-            bump(spread.sources, flow.src_ip, cap)
-            bump(spread.ports, flow.dst_port, cap)
-            if acc.packets >= packet_cap or acc.octets >= octet_cap:
-                alert = self._rate_check(flow, target, index, acc, limit)
-                if alert is not None:
-                    alerts.append(alert)
+            alert = self._busy_bin(flow, target, index, acc, limits)
+            if alert is not None:
+                alerts = [*(alerts or ()), alert]
         return alerts
+
+    def _busy_bin(
+        self, flow: Flow, target: _Target, index: int, acc: _Rate, limits: _Limits
+    ) -> Alert | None:
+        """Count the senders and ports of a bin near its threshold; alert once it is over."""
+        cap = self.config.sample_size * 50  # enough distinct senders for a stable entropy
+        spread = acc.spread = acc.spread or _Spread()
+        bump(spread.sources, flow.src_ip, cap)
+        bump(spread.ports, flow.dst_port, cap)
+        if acc.packets >= limits.packet_cap or acc.octets >= self._octet_cap:
+            return self._rate_check(flow, target, index, acc, limits.limit)
+        return None
 
     def _rate_check(
         self, flow: Flow, target: _Target, index: int, acc: _Rate, limit: float
@@ -280,7 +355,7 @@ class Flood:
 
     # -- state ---------------------------------------------------------------------------
 
-    def _target(self, key: str, time: float) -> _Target:
+    def _target(self, key: str) -> _Target:
         target = self._targets.get(key)
         if target is None:
             if len(self._targets) >= self.config.max_destinations:
@@ -289,8 +364,9 @@ class Flood:
                 self.evictions += 1
             c = self.config
             cusum = Cusum(0.0, c.cusum_drift, c.cusum_threshold, learning_rate=0.0)
-            target = self._targets[key] = _Target(cusum=cusum, closing=c.min_closing)
-        target.last = max(target.last, time)
+            target = self._targets[key] = _Target(
+                cusum=cusum, closing=c.min_closing, link_wide=key != SITE and is_link_wide(key)
+            )
         return target
 
     # -- alerts --------------------------------------------------------------------------
@@ -299,10 +375,11 @@ class Flood:
         c = self.config
         start = index * c.interval_seconds
         site = key == SITE
-        label = kind(slot.sources, slot.ports)
-        victims = [t for t, _ in slot.targets.most_common(c.sample_size)]
-        sources = [s for s, _ in slot.sources.most_common(c.sample_size)]
-        single = len(slot.sources) == 1
+        spread = slot.spread
+        label = kind(spread.sources, spread.ports)
+        victims = [t for t, _ in spread.targets.most_common(c.sample_size)]
+        sources = [s for s, _ in spread.sources.most_common(c.sample_size)]
+        single = len(spread.sources) == 1
         where = "across the site" if site else f"to {key}"
         return Alert(
             time=start + c.interval_seconds,
@@ -315,7 +392,7 @@ class Flood:
             source_ip=sources[0] if single else None,
             destination_ip=None if site else key,
             destinations=tuple(victims),
-            destination_ports=tuple(p for p, _ in slot.ports.most_common(c.sample_size)),
+            destination_ports=tuple(p for p, _ in spread.ports.most_common(c.sample_size)),
             tactic=Tactic.IMPACT,
             technique="T1498.001" if site else "T1499.001",  # ATT&CK: SYN floods exhaust the OS
             identifier=f"flood.syn:{key}",
@@ -323,7 +400,7 @@ class Flood:
                 f"{label} SYN flood {where}: {slot.unpaired} SYNs never answered or closed in "
                 f"{c.interval_seconds:g}s against {slot.paired} paired (normalised excess "
                 f"{x:.1f}, CUSUM {target.cusum.total:.1f} >= {c.cusum_threshold:g}) from "
-                f"{len(slot.sources)} sources"
+                f"{len(spread.sources)} sources"
             ),
             facts={
                 "unpaired_syns": slot.unpaired,
@@ -332,12 +409,12 @@ class Flood:
                 "cusum": round(target.cusum.total, 3),
                 "cusum_threshold": c.cusum_threshold,
                 "interval_seconds": c.interval_seconds,
-                "distinct_sources": len(slot.sources),
-                "source_entropy": round(entropy(slot.sources), 3),
-                "port_entropy": round(entropy(slot.ports), 3),
+                "distinct_sources": len(spread.sources),
+                "source_entropy": round(entropy(spread.sources), 3),
+                "port_entropy": round(entropy(spread.ports), 3),
                 "kind": label,
             },
-            evidence=tuple(flow.id for flow in slot.evidence),
+            evidence=cited_ids(spread.evidence),
         )
 
     def _rate_alert(self, flow: Flow, index: int, acc: _Rate, limit: float) -> Alert:
@@ -389,7 +466,8 @@ class Flood:
 
 def _scan_like(slot: _Interval, share: float) -> bool:
     """One or two sources spreading unpaired SYNs over many ports or hosts: a scan."""
-    if len(slot.sources) > 2:
+    detail = slot.spread
+    if len(detail.sources) > 2:
         return False
-    spread = max(len(slot.ports), len(slot.targets))
+    spread = max(len(detail.ports), len(detail.targets))
     return spread >= max(2.0, share * slot.unpaired)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from detectors.evidence import Cited
 from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap
@@ -207,7 +208,7 @@ class WindowTally:
     peers: set[str] = field(default_factory=set)
     ports: set[int] = field(default_factory=set)
     capped: int = 0  # peers or ports not remembered because the sets were full
-    samples: list[Flow] = field(default_factory=list)  # the first few flows, as evidence
+    samples: list[Cited] = field(default_factory=list)  # the first few flows, as evidence
 
     def add(self, side: Side) -> None:
         """Count one side of a flow."""

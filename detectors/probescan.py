@@ -83,9 +83,10 @@ class ProbeScanConfig:
         }[rule]
 
 
-@dataclass
+@dataclass(slots=True)
 class _Episode:
-    """Probes of one (source, rule, target) while they keep coming."""
+    """Probes of one (source, rule, target) while they keep coming (slots: one per sweeping
+    source, and a sweep of the whole site makes one per host)."""
 
     first: float
     last: float

@@ -14,6 +14,7 @@ from detectors.distributed import DistributedScan
 from detectors.dnstunnel import DnsTunnel
 from detectors.endpointmap import EndpointMap
 from detectors.flood import Flood
+from detectors.ftpbounce import FtpBounce
 from detectors.ids import IdsAlerts
 from detectors.intel import Intel
 from detectors.portscan import PortScan
@@ -29,6 +30,7 @@ REGISTRY: Mapping[str, type[Detector]] = {
     DistributedScan.name: DistributedScan,
     ZoneTransfer.name: ZoneTransfer,
     EndpointMap.name: EndpointMap,
+    FtpBounce.name: FtpBounce,
     BruteForce.name: BruteForce,
     Flood.name: Flood,
     Amplification.name: Amplification,

@@ -14,7 +14,6 @@ contacts raise their own alert (scan-NG's "landmine"). There is no window: state
 from __future__ import annotations
 
 import math
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -29,6 +28,8 @@ from sensors.events import Event, Flow, TcpOutcome, Transport
 SUCCESS = {TcpOutcome.ESTABLISHED, TcpOutcome.CLOSED}
 ICMP_REQUESTS = {8, 13, 15, 17, 128}  # echo, timestamp, information, address mask, echo (v6)
 FAILURE = {TcpOutcome.REJECTED, TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN, TcpOutcome.MIDSTREAM}
+MARKS = {(True, False): "S", (False, False): "F", (True, True): "SD", (False, True): "FD"}
+"""How a trace shows a first contact: S answered or F failed, D when to dark space."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,12 +104,14 @@ class _Walk:
     first: float
     last: float
     sensor: str
-    contacts: OrderedDict[str, bool]  # in first-contact order; the oldest go beyond the cap
+    # In first-contact order; the oldest go beyond the cap. A plain dict: it keeps insertion
+    # order too, at half an OrderedDict's memory (one per source seen).
+    contacts: dict[str, bool]
     score: float = 0.0
     failures: int = 0
     successes: int = 0
     dark: int = 0
-    trace: list[str] = field(default_factory=list)
+    trace: list[tuple[str, str]] = field(default_factory=list)  # (address, outcome mark)
     evidence: list[str] = field(default_factory=list)
     fired: tuple[str, ...] = ()  # a tuple: most walks never fire, and an empty set costs
 
@@ -126,6 +129,9 @@ class ThresholdRandomWalk:
         # The walk's constants, computed once rather than per step.
         self._step_success, self._step_failure = config.step_success, config.step_failure
         self._upper, self._lower = config.upper, config.lower
+        # Site lookups that cannot match are skipped (no internal networks, no asset list).
+        self._skip_internal = not config.watch_internal and bool(config.site.internal)
+        self._has_assets = bool(config.site.assets)
 
     def observe(self, event: Event) -> list[Alert]:
         """Walk one step when a flow is its source's first contact with an address."""
@@ -149,7 +155,7 @@ class ThresholdRandomWalk:
 
     def _walk(self, flow: Flow) -> list[Alert] | None:
         """One flow's step (None when it is no first contact or raises nothing)."""
-        if not self.config.watch_internal and self.config.site.is_internal(flow.src_ip):
+        if self._skip_internal and self.config.site.is_internal(flow.src_ip):
             return None
         success = _success(flow)
         if success is None:
@@ -165,15 +171,15 @@ class ThresholdRandomWalk:
             return None
         contacts[flow.dst_ip] = success
         if len(contacts) > self.config.max_contacts:
-            contacts.popitem(last=False)
+            del contacts[next(iter(contacts))]
         return self._step(flow, walk, success)
 
     def _new(self, flow: Flow) -> _Walk:
-        return _Walk(first=flow.start, last=flow.start, sensor=flow.sensor, contacts=OrderedDict())
+        return _Walk(first=flow.start, last=flow.start, sensor=flow.sensor, contacts={})
 
     def _step(self, flow: Flow, walk: _Walk, success: bool) -> list[Alert] | None:
         c = self.config
-        dark = c.site.is_dark(flow.dst_ip)
+        dark = self._has_assets and c.site.is_dark(flow.dst_ip)
         if success:
             walk.successes += 1
             walk.score += self._step_success
@@ -183,7 +189,7 @@ class ThresholdRandomWalk:
             walk.score += weight * self._step_failure
         walk.dark += dark
         if len(walk.trace) < c.sample_size:
-            walk.trace.append(f"{flow.dst_ip}:{'S' if success else 'F'}{'D' if dark else ''}")
+            walk.trace.append((flow.dst_ip, MARKS[success, dark]))  # formatted on alert
         if not success and len(walk.evidence) < c.sample_size:
             walk.evidence.append(flow.id)  # only failures are evidence; ids cost a hash
         alerts = None
@@ -208,7 +214,7 @@ class ThresholdRandomWalk:
             severity=Severity.HIGH if rule == "scan.darkspace" else Severity.MEDIUM,
             sensor=walk.sensor,
             source_ip=flow.src_ip,
-            destinations=tuple(t.rsplit(":", 1)[0] for t in walk.trace),
+            destinations=tuple(address for address, _ in walk.trace),
             tactic=Tactic.RECONNAISSANCE,
             technique="T1595.001",
             identifier=f"{rule}:{flow.src_ip}",
@@ -224,7 +230,7 @@ class ThresholdRandomWalk:
                 "theta0": c.theta0,
                 "theta1": c.theta1,
                 "duration_seconds": round(walk.last - walk.first, 6),
-                "trace": " ".join(walk.trace),
+                "trace": " ".join(f"{address}:{mark}" for address, mark in walk.trace),
                 "evicted_sources": self._walks.evictions,
             },
             evidence=tuple(walk.evidence),

@@ -18,6 +18,8 @@ V = TypeVar("V")
 class BoundedMap(Generic[K, V]):
     """A dict in least-recently-used order that never holds more than ``cap`` entries."""
 
+    __slots__ = ("_items", "cap", "evictions")
+
     def __init__(self, cap: int) -> None:
         if cap < 1:
             raise ValueError("cap: must be at least 1")
@@ -84,6 +86,8 @@ class BoundedMap(Generic[K, V]):
 
 class DistinctWindow:
     """Distinct items (ports, hosts, sources) seen within the last ``window`` seconds."""
+
+    __slots__ = ("_seen", "cap", "evictions", "total", "window")
 
     def __init__(self, window: float, cap: int) -> None:
         if cap < 1:

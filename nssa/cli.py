@@ -380,7 +380,8 @@ def sensor_command(link_name: str, config_path: Path | None, store_url: str | No
         report = run_sensor(settings, link_name, store, ready=click.echo)
     click.echo(
         f"stopped: {report.packets} packets, {report.kernel_drops} kernel drops, "
-        f"{report.flows} flows, {report.alerts} alerts"
+        f"{report.flows} flows, {report.alerts} alerts, {report.queue_drops} queue drops, "
+        f"{report.spooled} spooled"
     )
 
 
@@ -486,3 +487,7 @@ main.add_command(intel_group)
 from nssa.cli_users import user_group  # noqa: E402
 
 main.add_command(user_group)
+
+from nssa.cli_packets import packets_command  # noqa: E402
+
+main.add_command(packets_command)

@@ -41,6 +41,7 @@ from sensors.capture import (
     open_capture,
     read_batches,
 )
+from sensors.capturefiles import CaptureFile, CaptureTally, register
 from sensors.decode import decode
 from sensors.events import Event, Flow
 from sensors.flows import FlowStats, FlowTable
@@ -72,6 +73,7 @@ class ReplayReport:
     unreadable: list[str] = field(default_factory=list)  # files that are not captures
     logs: LogStats = field(default_factory=LogStats)  # log files: lines read and skipped
     intel_suppressed: int = 0  # threat-intel hits on known-good destinations, not raised
+    captures: int = 0  # capture files registered (``sensors.capturefiles``)
 
     @property
     def packets_per_second(self) -> float:
@@ -147,9 +149,13 @@ def capture_events(
     *,
     shift: float = 0.0,
     progress: Progress | None = None,
+    tally: CaptureTally | None = None,
 ) -> Iterator[list[Event]]:
-    """Stream a capture into flows and application metadata (DNS, HTTP, TLS, SSH events)."""
+    """Stream a capture into flows and application metadata (DNS, HTTP, TLS, SSH events);
+    ``tally`` counts the packets and span for the capture registry."""
     for batch in _shifted(read_batches(path, stats), shift):
+        if tally is not None:
+            tally.add(batch)
         decoded = decode(batch)
         done: list[Event] = [*table.add(decoded), *metadata.add(batch, decoded)]
         if progress is not None:
@@ -199,14 +205,17 @@ def replay(
             alerts.extend(_replay_log(path, detectors, store, report, sensor, shift))
             continue
         table, metadata = FlowTable(sensor, settings.flows), MetadataExtractor(sensor)
+        tally = CaptureTally()
         try:
             for events in capture_events(
-                path, table, metadata, report.capture, shift=shift, progress=progress
+                path, table, metadata, report.capture, shift=shift, progress=progress, tally=tally
             ):
                 report.events += store.put_events(events)
                 alerts.extend(detect(detectors, events))
         except CaptureFormatError as exc:
             report.unreadable.append(str(exc))
+        else:
+            report.captures += _register(store, register(path, sensor, tally, time_shift=shift))
         _add_flow_stats(report.flows, table.stats)
     alerts.extend(finish(detectors))
     report.intel_suppressed = sum(d.stats.suppressed for d in detectors if isinstance(d, Intel))
@@ -288,6 +297,18 @@ def _store_incidents(store: Store, incidents: list[Incident]) -> int:
         log.warning("store unreachable, incidents written without stored status: %s", exc)
         kept = incidents
     return store.put_incidents(kept) if kept else 0
+
+
+def _register(store: Store, capture: CaptureFile | None) -> int:
+    """Record a capture just read in the registry, so its packets can be cut out later."""
+    if capture is None:
+        return 0
+    try:
+        return store.put_captures([capture])
+    except StoreUnavailableError as exc:
+        # Not spooled: without the registration only the packet download is missing.
+        log.warning("store unreachable, capture %s not registered: %s", capture.path, exc)
+        return 0
 
 
 def _exceptions(store: Store) -> list[AlertException]:

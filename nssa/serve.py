@@ -44,6 +44,8 @@ def serve(
         "SESSION_COOKIE_SECURE": settings.dashboard.secure_cookies,
         "LIVE_POLL_SECONDS": settings.dashboard.live_poll_seconds,
         "LIVE_LIFETIME_SECONDS": settings.dashboard.live_lifetime_seconds,
+        # Country and AS of outside sources: the database folder, or None when [geo] is off.
+        "GEO_DATABASE": settings.geo.directory(),
     }
     if settings.dashboard.secret_key:
         config["SECRET_KEY"] = settings.dashboard.secret_key

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from correlator import geography
 from correlator.correlate import CorrelatorConfig
 from correlator.organisation import OrganisationMap, Unit, UnitKind
 from dashboard.users import User
@@ -27,8 +28,11 @@ from detectors.registry import REGISTRY
 from detectors.site import Site
 from nssa.errors import ConfigError
 from sensors.flows import FlowTimeouts
+from sensors.live import RingConfig
+from sensors.recorder import FILE_BYTES, TOTAL_BYTES, RecorderConfig
 
 T = TypeVar("T")
+MAX_SENSOR_WORKERS = 64  # capture processes per link: one per core of a large sensor host
 TOP_LEVEL = (
     "city",
     "store",
@@ -42,6 +46,7 @@ TOP_LEVEL = (
     "dashboard",
     "anomaly",
     "intel",
+    "geo",
 )
 _INDEX_PREFIX = re.compile(r"[a-z][a-z0-9_-]{0,39}")
 
@@ -121,6 +126,67 @@ class SensorLink:
     """Capture filter (tcpdump syntax) applied in the kernel; empty keeps everything."""
     fanout_group: int | None = None
     """Set to share the link among several sensor processes by flow hash (one per core)."""
+    workers: int = 1
+    """Capture processes (ring, decoding, flows, metadata); 0 captures in the daemon itself.
+
+    The daemon's own process runs the detectors and the store writer. With more than one
+    worker the link is shared by PACKET_FANOUT_HASH (``fanout_group``, or one derived from
+    the daemon's process id), so both directions of a flow reach the same worker."""
+    detect: bool = True
+    """Run the detectors; false only records flows and metadata (e.g. to measure capture)."""
+    block_size: int = RingConfig.block_size
+    """Bytes per ring block (a power of two, 64 KiB to 256 MiB)."""
+    block_count: int = RingConfig.block_count
+    """Ring blocks (2 to 4096; block_size * block_count at most 4 GiB): the burst reserve."""
+    block_timeout_ms: int = RingConfig.block_timeout_ms
+    """The kernel hands over a part-filled block after this many milliseconds (1 to 10000)."""
+    batch_packets: int = RingConfig.batch_packets
+    """Ready ring blocks are joined into batches of up to this many packets (1 to 131072)."""
+    write_queue: int = 50_000
+    """Records (flows, metadata, alerts) waiting for the store writer (1000 to 10000000);
+    beyond it batches are spooled when ``[store] spool_dir`` is set, else counted as queue
+    drops and logged. 50000 records take about 100 MB while the store is slow."""
+    capture_dir: str = ""
+    """Absolute folder for rotating pcap files of what the link captured, registered in the
+    store so analysts can download an alert's packets; empty keeps no packets."""
+    capture_file_mb: int = FILE_BYTES >> 20
+    """Size in MiB at which a capture file is closed and registered (1 to 4096)."""
+    capture_total_mb: int = TOTAL_BYTES >> 20
+    """MiB the link's closed capture files may take; the oldest are deleted beyond it (at
+    least twice ``capture_file_mb``)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.workers <= MAX_SENSOR_WORKERS:
+            raise ValueError(f"workers: must be between 0 and {MAX_SENSOR_WORKERS}")
+        if not 1000 <= self.write_queue <= 10_000_000:
+            raise ValueError("write_queue: must be between 1000 and 10000000")
+        if self.capture_dir and not Path(self.capture_dir).is_absolute():
+            raise ValueError("capture_dir: must be an absolute path")
+        if not 1 <= self.capture_file_mb <= 4096:
+            raise ValueError("capture_file_mb: must be between 1 and 4096")
+        if self.capture_total_mb < 2 * self.capture_file_mb:
+            raise ValueError("capture_total_mb: must be at least twice capture_file_mb")
+        self.ring()  # the ring's own range checks, reported under this link's keys
+
+    def recorder(self) -> RecorderConfig | None:
+        """The rotating capture files these settings ask for, or None."""
+        if not self.capture_dir:
+            return None
+        return RecorderConfig(
+            directory=Path(self.capture_dir),
+            file_bytes=self.capture_file_mb << 20,
+            total_bytes=self.capture_total_mb << 20,
+        )
+
+    def ring(self) -> RingConfig:
+        """The capture ring these settings describe."""
+        return RingConfig(
+            block_size=self.block_size,
+            block_count=self.block_count,
+            block_timeout_ms=self.block_timeout_ms,
+            fanout_group=self.fanout_group,
+            batch_packets=self.batch_packets,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -240,6 +306,31 @@ class IntelSettings:
 
 
 @dataclass(frozen=True, kw_only=True)
+class GeoSettings:
+    """Country and AS of outside sources on the dashboard (``correlator.geography``)."""
+
+    enabled: bool = True
+    """Show country and AS beside outside addresses; false: addresses only."""
+    database: str = ""
+    """Folder of the ``@ip-location-db/asn`` CSV files (absolute); empty: the one setup installs."""
+
+    def __post_init__(self) -> None:
+        if not self.database:
+            return
+        if not Path(self.database).is_absolute():
+            raise ValueError("database: must be an absolute path")
+        missing = geography.missing_files(Path(self.database))
+        if self.enabled and missing:
+            raise ValueError(f"database: {self.database} has no {', '.join(missing)}")
+
+    def directory(self) -> Path | None:
+        """The folder the AS database is read from; None when lookups are off."""
+        if not self.enabled:
+            return None
+        return Path(self.database) if self.database else geography.DEFAULT_DATABASE
+
+
+@dataclass(frozen=True, kw_only=True)
 class Settings:
     """Everything NSSA is configured with."""
 
@@ -257,6 +348,7 @@ class Settings:
     dashboard: DashboardSettings = field(default_factory=DashboardSettings)
     anomaly: AnomalySettings = field(default_factory=AnomalySettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
+    geo: GeoSettings = field(default_factory=GeoSettings)
 
     def detector_config(self, name: str) -> Any:
         """The config of detector ``name``: from the file, else the detector's defaults."""
@@ -310,6 +402,7 @@ def _settings(file: str, raw: dict[str, Any]) -> Settings:
             AnomalySettings, _table(file, "anomaly", raw.get("anomaly", {})), file, "anomaly"
         ),
         intel=build(IntelSettings, _table(file, "intel", raw.get("intel", {})), file, "intel"),
+        geo=build(GeoSettings, _table(file, "geo", raw.get("geo", {})), file, "geo"),
     )
 
 

@@ -18,6 +18,8 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
+from sensors.recordwalk import RecordFormat, walk_records
+
 CHUNK_BYTES = 4 << 20  # read size: amortises per-batch numpy work; bounds batch memory
 MAX_RECORD = 1 << 18  # a record longer than this is corrupt (no link has 256 KiB frames)
 
@@ -211,26 +213,20 @@ def _walk_pcap(
 ) -> tuple[_Collector, int]:
     """Walk complete records in ``data``; return them and how many bytes they used.
 
-    Only record starts are found in Python (the chain of lengths is inherently sequential);
-    timestamps and lengths are then gathered for all records at once with numpy.
+    Record starts are found with numpy (``sensors.recordwalk``); timestamps and lengths are
+    then gathered for all records at once. The walk stops at the first record that is cut
+    off (the tail, carried into the next chunk) or impossibly long (fatal).
     """
-    starts: list[int] = []
-    append = starts.append
-    fatal = False
-    length = struct.Struct(record.format[0] + "I").unpack_from
-    pos, end = 0, len(data)
-    while pos + 16 <= end:
-        incl = length(data, pos + 8)[0]
-        if incl > MAX_RECORD:
-            stats.corrupt_records += 1
-            fatal, end = True, pos
-            break
-        if pos + 16 + incl > end:
-            break
-        append(pos)
-        pos += 16 + incl
+    endian = record.format[0]
+    fmt = RecordFormat(
+        pcapng=False, max_record=MAX_RECORD, frac_limit=round(1 / unit), endian=endian
+    )
+    starts, pos = walk_records(fmt, data, 0)
+    fatal = pos + 16 <= len(data) and record.unpack_from(data, pos)[2] > MAX_RECORD
+    if fatal:
+        stats.corrupt_records += 1
     out = _Collector(fatal=fatal)
-    out.headers = (np.asarray(starts, dtype=np.int64), record.format[0], unit, linktype)
+    out.headers = (starts, endian, unit, linktype)
     return out, (len(data) if fatal else pos)
 
 
@@ -275,12 +271,12 @@ def _read_pcapng(stream: BinaryIO, head: bytes, stats: CaptureStats) -> Iterator
 def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_Collector, int]:
     """Walk complete pcapng blocks in ``data``; return packets found and bytes used.
 
-    Enhanced packet blocks, nearly all of a capture, are only located in the Python loop; their
-    fields are gathered per run with numpy (``_epb_run``). Any other block ends the run first,
-    so interface and byte-order changes apply exactly from where they occur.
+    Runs of enhanced packet blocks, nearly all of a capture, are located with numpy
+    (``sensors.recordwalk``) and their fields gathered per run (``_epb_run``); the Python loop
+    sees only the other blocks, which end a run, so interface and byte-order changes apply
+    exactly from where they occur.
     """
     out = _Collector()
-    run: list[int] = []
     pos, end = 0, len(data)
     head = struct.Struct(section.endian + "II").unpack_from
     while pos + 12 <= end:
@@ -288,12 +284,10 @@ def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_
         if kind == 6 and 32 <= length <= MAX_RECORD and not length % 4:
             if pos + length > end:
                 break
-            run.append(pos)
-            pos += length
-            continue
-        if run:
+            fmt = RecordFormat(pcapng=True, max_record=MAX_RECORD, endian=section.endian)
+            run, pos = walk_records(fmt, data, pos)
             _epb_run(data, run, section, out, stats)
-            run = []
+            continue
         if data[pos : pos + 4] == PCAPNG_SHB:
             section.endian = "<" if data[pos + 8 : pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
             section.interfaces = []
@@ -307,16 +301,18 @@ def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_
             break
         _pcapng_block(data, pos, kind, length, section, out, stats)
         pos += length
-    if run:
-        _epb_run(data, run, section, out, stats)
     return out, pos
 
 
 def _epb_run(
-    data: bytes, starts: list[int], section: _Section, out: _Collector, stats: CaptureStats
+    data: bytes,
+    starts: npt.NDArray[np.int64],
+    section: _Section,
+    out: _Collector,
+    stats: CaptureStats,
 ) -> None:
     """Gather the fields of consecutive enhanced packet blocks at ``starts`` with numpy."""
-    at = np.asarray(starts, dtype=np.int64)
+    at = starts
     heads = np.lib.stride_tricks.sliding_window_view(np.frombuffer(data, dtype=np.uint8), 28)[at]
     f = heads.view(section.endian + "u4").reshape(-1, 7).astype(np.uint64)
     length, iface, incl = f[:, 1], f[:, 2], f[:, 5]

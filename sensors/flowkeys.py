@@ -37,7 +37,7 @@ class PacketKeys:
 
 def packet_keys(d: Decoded) -> PacketKeys:
     """Key every usable packet of a decoded batch."""
-    usable = np.flatnonzero((d.ip & ~d.later_fragment & d.l4_ok) | d.arp)
+    usable = usable_rows(d)
     refusal = d.quoted[usable] & np.isin(d.q_proto[usable], (PROTO_TCP, PROTO_UDP))
     # An ICMP error travels back to the prober: file it under the quoted flow, reversed.
     src_hi = np.where(refusal, d.q_dst_hi[usable], d.src_hi[usable])
@@ -94,6 +94,11 @@ def packet_keys(d: Decoded) -> PacketKeys:
         # system's rhythm, not the application's, so it never starts a beat.
         payload=~refusal & (d.payload_len[usable] > 1),
     )
+
+
+def usable_rows(d: Decoded) -> I64:
+    """Positions of the packets that make flows (``packet_keys`` keys these, in order)."""
+    return np.flatnonzero((d.ip & ~d.later_fragment & d.l4_ok) | d.arp)
 
 
 def hash_rows(keys: U64) -> U64:

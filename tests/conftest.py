@@ -12,8 +12,11 @@ from correlator.incident import Incident
 from correlator.storage import Store
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
+from nssa.settings import StoreSettings
+from nssa.stores.elasticsearch import ElasticsearchStore
 from sensors.events import Flow, TcpOutcome, Transport
-from tests.elastic import es_url, pytest_terminal_summary  # noqa: F401 (fixture, hook)
+from tests.browser import chromium, misbehaviour, page  # noqa: F401 (fixtures)
+from tests.elastic import closed_port, es_url, pytest_terminal_summary  # noqa: F401 (fixture, hook)
 
 T0 = 1_717_200_000.0  # 2024-06-01 00:00:00 UTC, 08:00 in Sanmenxia
 
@@ -128,3 +131,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden alert/incident files instead of comparing with them",
     )
+
+
+@pytest.fixture
+def unreachable() -> Iterator[ElasticsearchStore]:
+    """An Elasticsearch store whose port nobody listens on."""
+    store = ElasticsearchStore(f"http://127.0.0.1:{closed_port()}", StoreSettings())
+    yield store
+    store.close()

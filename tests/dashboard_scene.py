@@ -68,3 +68,15 @@ def fill(store: Store) -> None:
             ),
         ]
     )
+
+
+PUBLIC_ATTACKER = "8.8.8.8"
+"""A source whose registration is stable: United States, AS15169 (Google LLC)."""
+
+
+def fill_public(store: Store) -> None:
+    """The scene plus one incident from a public address, for the country and AS columns."""
+    fill(store)
+    store.put_incidents(
+        [build_incident(id="inc-public", risk_score=50, attackers=(PUBLIC_ATTACKER,))]
+    )

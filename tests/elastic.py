@@ -8,6 +8,7 @@ a store that is never tested must not look green.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -63,3 +64,10 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         f"RSS {NODE_FIGURES['rss_at_ready'] / mib:.0f} MiB at ready, "
         f"peak {NODE_FIGURES.get('peak_rss', 0) / mib:.0f} MiB"
     )
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound once, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

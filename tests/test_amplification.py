@@ -113,3 +113,14 @@ def test_an_echo_chargen_loop_names_both_hosts_once() -> None:
 
 def test_a_client_asking_chargen_from_an_ephemeral_port_is_not_a_loop() -> None:
     assert run([udp(0.0, "10.10.3.7", 3517, "10.10.3.8", 19, sent=43)]) == []
+
+
+def test_answers_to_a_forged_service_port_still_name_the_victim() -> None:
+    flows = [udp(n / 10, f"198.51.100.{n % 90}", 123, VICTIM, 123, sent=4680) for n in range(120)]
+    assert {(a.rule, a.destination_ip) for a in run(flows)} == {("amplification.victim", VICTIM)}
+
+
+def test_answered_ntp_peers_and_multicast_notifies_are_not_reflection() -> None:
+    peers = [udp(n / 10, f"10.10.1.{n}", 123, "10.10.0.123", 123, 480, 480) for n in range(150)]
+    notify = [udp(n / 10, f"10.10.2.{n}", 1900, "239.255.255.250", 1900, 1400) for n in range(150)]
+    assert run(peers + notify) == []

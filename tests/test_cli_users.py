@@ -20,6 +20,7 @@ from nssa.errors import ConfigError
 from nssa.serve import serve
 from nssa.settings import load_settings
 from nssa.stores.sqlite import SCHEMA_VERSION, SqliteStore
+from sensors.capturefiles import CaptureQuery
 from tests.dashboard_scene import ORGANISATION, fill
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,10 +209,12 @@ def test_version_2_database_gains_the_users_table(tmp_path: Path) -> None:
     raw.close()
     with SqliteStore(db) as store:
         users = store.users()
+        captures = store.captures(CaptureQuery())
     with sqlite3.connect(db) as raw:
         version = raw.execute("SELECT version FROM schema_version").fetchone()[0]
     raw.close()
-    assert (users, version, SCHEMA_VERSION) == ([], 3, 3)
+    # Every later migration runs too: users (v3), then the capture registry (v4).
+    assert (users, captures, version, SCHEMA_VERSION) == ([], [], 4, 4)
 
 
 def _hash(password: str = PASSWORD) -> str:

@@ -12,7 +12,7 @@ from correlator.correlate import CorrelatorConfig, correlate
 from correlator.incident import Family
 from correlator.organisation import OrganisationMap, Unit, UnitKind
 from correlator.storage import IncidentQuery
-from dashboard.i18n import incident_title
+from dashboard.i18n import incident_title, init_app
 from detectors.alert import Alert, Fact, Severity
 from detectors.attack import Tactic
 from nssa.correlated import Follower
@@ -217,7 +217,9 @@ def test_campaign_settings_load_from_toml(tmp_path: Path) -> None:
 )
 def test_dashboard_title_counts_the_sources(language: str, title: str) -> None:
     (incident,) = correlate([exploit(100.0 + n, s) for n, s in enumerate(SOURCES)], ORG)
-    with Flask(__name__).test_request_context():
+    app = Flask(__name__)
+    init_app(app)  # the catalogues
+    with app.test_request_context():
         g.nssa_lang = language
         assert incident_title(incident) == title
 

@@ -1,6 +1,6 @@
 """例外 in a real headless Chromium: create an exception through the preview form.
 
-Uses the browser, server and store of ``test_dashboard_browser`` (skipped without Chromium).
+Uses the server and store of ``test_dashboard_browser`` (skipped without Chromium).
 """
 
 from __future__ import annotations
@@ -8,60 +8,50 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
+from playwright.sync_api import Page, expect
 
 from correlator.exceptions import AuditAction
 from nssa.stores.sqlite import SqliteStore
 from tests import test_dashboard_browser as shared
-from tests.test_dashboard_browser import login, shot
+from tests.browser import login, shot
 
 # The same module-scoped fixtures and skip condition as the other browser tests.
 pytestmark = shared.pytestmark
-browser = shared.browser
 base_url = shared.base_url
 store = shared.store
 
 
 def test_analyst_creates_an_exception_through_the_preview(
-    browser: WebDriver, base_url: str, store: SqliteStore
+    page: Page, base_url: str, store: SqliteStore
 ) -> None:
-    login(browser, base_url, "analyst")
-    browser.find_element(By.LINK_TEXT, "例外").click()
-    browser.find_element(By.NAME, "source").send_keys("203.0.113.7")
-    browser.find_element(By.NAME, "reason").send_keys("内部授权扫描器")
+    login(page, base_url, "analyst")
+    page.get_by_role("link", name="例外", exact=True).click()
+    page.locator("[name=source]").fill("203.0.113.7")
+    page.locator("[name=reason]").fill("内部授权扫描器")
     expiry = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=7)).date().isoformat()
-    # A date input's typing order follows the browser's locale; its value does not.
-    field = browser.find_element(By.NAME, "expires")
-    browser.execute_script("arguments[0].value = arguments[1]", field, expiry)
-    browser.find_element(By.ID, "preview-button").click()
-    counted = browser.find_element(By.ID, "preview-count").text  # waits for the preview page
-    shot(browser, "10-exception-preview")
-    before = store.exceptions()
-    browser.find_element(By.ID, "save-button").click()
-    saved_notice = browser.find_element(By.ID, "saved").text
-    shot(browser, "11-exception-saved")
+    page.locator("[name=expires]").fill(expiry)  # a date input takes ISO whatever the locale
+    page.locator("#preview-button").click()
+    expect(page.locator("#preview-count")).to_have_text("在最近 1 条候选告警中，将隐藏 1 条")
+    shot(page, "exception-preview")
+    assert store.exceptions() == []  # a preview saves nothing
+    page.locator("#save-button").click()
+    expect(page.locator("#saved")).to_be_visible()
     [saved] = store.exceptions()
-    assert (before, counted) == ([], "在最近 1 条候选告警中，将隐藏 1 条")
-    assert (saved.owner, saved.scope.source, saved.id in saved_notice) == (
+    expect(page.locator("#saved")).to_contain_text(saved.id)
+    assert (saved.owner, saved.scope.source, saved.reason) == (
         "analyst",
         "203.0.113.7",
-        True,
+        "内部授权扫描器",
     )
     assert store.mark_counts([saved.id])[0].count == 1
-    assert (store.audit_records()[0].action, store.audit_records()[0].who) == (
-        AuditAction.CREATED,
-        "analyst",
-    )
+    [audit] = store.audit_records()[:1]
+    assert (audit.action, audit.who) == (AuditAction.CREATED, "analyst")
 
 
-def test_daily_report_renders_in_chromium(browser: WebDriver, base_url: str) -> None:
-    login(browser, base_url, "analyst")
-    browser.find_element(By.LINK_TEXT, "日报").click()
-    browser.get(f"{base_url}/reports/daily?date=2024-06-01")
-    title = browser.find_element(By.ID, "report-title").text
-    shot(browser, "12-report-daily")
-    assert (title, browser.find_element(By.ID, "report-score").text) == (
-        "网络安全态势日报（2024-06-01）",
-        "80",
-    )
+def test_daily_report_renders_in_chromium(page: Page, base_url: str) -> None:
+    login(page, base_url, "analyst")
+    page.get_by_role("link", name="日报", exact=True).click()
+    expect(page.locator("#report-title")).to_be_visible()
+    page.goto(f"{base_url}/reports/daily?date=2024-06-01")
+    expect(page.locator("#report-title")).to_have_text("网络安全态势日报（2024-06-01）")
+    expect(page.locator("#report-score")).to_have_text("80")

@@ -3,22 +3,18 @@ the refresh banner and the new open count once an incident is written to the sto
 
 from __future__ import annotations
 
-import socket
-import threading
+import re
 from collections.abc import Iterator
 
 import pytest
-from selenium.webdriver.common.by import By
-from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.support.ui import WebDriverWait
-from werkzeug.serving import BaseWSGIServer, make_server
+from playwright.sync_api import Page, expect
 
 from nssa.stores.sqlite import SqliteStore
+from tests.browser import login, needs_chromium, serving
 from tests.conftest import T0, build_incident
 from tests.dashboard_users import make_app
-from tests.test_dashboard_browser import browser, login, pytestmark, shot  # noqa: F401
 
-WAIT = 15.0  # seconds an expected change may take to show (polls are every 0.1 s)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -37,30 +33,22 @@ def base_url(store: SqliteStore) -> Iterator[str]:
         "LIVE_HEARTBEAT_SECONDS": 1.0,  # a closed page frees its server thread within a second
         "LIVE_LIFETIME_SECONDS": 60.0,
     }
-    server: BaseWSGIServer = make_server("127.0.0.1", 0, make_app(store, config), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    socket.create_connection(("127.0.0.1", server.server_port), timeout=5).close()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
+    with serving(make_app(store, config)) as url:
+        yield url
 
 
 def test_the_overview_shows_the_banner_after_a_new_incident(
-    browser: WebDriver,  # noqa: F811
-    base_url: str,
-    store: SqliteStore,
+    page: Page, base_url: str, store: SqliteStore
 ) -> None:
-    login(browser, base_url, "analyst")
-    browser.get(f"{base_url}/overview")
-    banner = browser.find_element(By.ID, "live")
-    counter = browser.find_element(By.CSS_SELECTOR, "[data-live-field=open_incidents]")
+    login(page, base_url, "analyst")
+    page.goto(f"{base_url}/overview")
+    banner = page.locator("#live")
+    counter = page.locator("[data-live-field=open_incidents]")
     # The first streamed picture is the rendered one: received, and nothing to show.
-    WebDriverWait(browser, WAIT).until(lambda _: banner.get_attribute("data-received"))
-    assert (banner.is_displayed(), counter.text) == (False, "1")
+    expect(banner).to_have_attribute("data-received", re.compile(r"."))
+    expect(banner).to_be_hidden()
+    expect(counter).to_have_text("1")
     store.put_incidents([build_incident(id="inc-second", last_seen=T0 + 120)])
-    WebDriverWait(browser, WAIT).until(lambda _: banner.is_displayed())
-    assert counter.text == "2"
-    assert "刷新页面" in banner.text
-    shot(browser, "live-banner")
-    browser.get("about:blank")  # closes the stream before the store closes
+    expect(banner).to_be_visible()
+    expect(counter).to_have_text("2")
+    expect(banner).to_contain_text("刷新页面")

@@ -18,13 +18,17 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from correlator.organisation import OrganisationMap, Unit, UnitKind
+from dashboard.live_alerts import AlertFeed, AlertTally, alerts_message
 from dashboard.live_stream import LivePicture, SharedReads, StreamTiming, message, stream
 from dashboard.queries import Viewer, live_picture, overview_with_picture
+from detectors.alert import Severity
 from nssa.errors import ConfigError
 from nssa.serve import dashboard_server
 from nssa.settings import load_settings
 from nssa.stores.sqlite import SqliteStore
-from tests.conftest import T0, build_flow, build_incident
+from tests.conftest import T0, build_alert, build_flow, build_incident
+from tests.dashboard_scene import ORGANISATION as SCENE
+from tests.dashboard_scene import fill
 from tests.dashboard_users import make_app, signed_in
 from tests.test_store_aggregation import CITY, COUNTY
 from tests.test_store_aggregation import _incidents as aggregation_incidents
@@ -254,3 +258,90 @@ def test_the_streamed_picture_is_the_one_the_overview_renders(
     assert overview.score > 0 and rendered.incidents > 0
     assert streamed == rendered
     assert (streamed.score, streamed.open_incidents) == (overview.score, overview.open_incidents)
+
+
+def events(client: FlaskClient) -> Iterator[tuple[str, dict[str, int]]]:
+    """Every event the stream sends (name and parsed data), until the stream ends."""
+    response = client.get("/events/stream", buffered=False)
+    try:
+        for chunk in response.iter_encoded():
+            text = chunk.decode()
+            if text.startswith("event: "):
+                name, data = text.removeprefix("event: ").split("\ndata: ", 1)
+                yield name, json.loads(data)
+    finally:
+        response.close()
+
+
+def test_new_alerts_are_streamed_by_severity_for_each_viewers_units(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "nssa.db") as sqlite:
+        fill(sqlite)  # its alert was stored before any page opened: not new
+        timing = {"LIVE_POLL_SECONDS": 0.02, "LIVE_LIFETIME_SECONDS": LIFETIME}
+        app = make_app(sqlite, {"organisation": SCENE, **timing})
+        city, county = events(signed_in(app, "analyst")), events(signed_in(app, "county-viewer"))
+        assert next(city)[0] == next(county)[0] == "picture"
+        sqlite.put_alerts(
+            [
+                build_alert(severity=Severity.CRITICAL, identifier="a", time=T0 + 70),
+                build_alert(severity=Severity.HIGH, identifier="b", destination_ip="10.30.5.8"),
+                build_alert(severity=Severity.HIGH, identifier="c", destination_ip="10.30.5.9"),
+            ]
+        )
+        city_alerts = next(data for name, data in city if name == "alerts")
+        county_alerts = next(data for name, data in county if name == "alerts")
+    assert city_alerts == {"critical": 1, "high": 2, "medium": 0, "low": 0, "total": 3}
+    # The county sees the alerts against its department's subnet, not the police bureau's.
+    assert county_alerts == {"critical": 0, "high": 2, "medium": 0, "low": 0, "total": 2}
+
+
+def test_an_alerts_event_carries_only_what_arrived_since_the_last_one() -> None:
+    now = [0.0]
+    tallies = iter(
+        AlertTally(counts=c)
+        for c in [(0, 0, 0, 0), (0, 0, 0, 0), (1, 0, 2, 0), (1, 0, 2, 0), (1, 3, 2, 1)]
+    )
+
+    def wait(seconds: float) -> None:
+        now[0] += seconds
+
+    def read() -> LivePicture:
+        return LivePicture(incidents=1, open_incidents=0, critical=0, latest_ms=0)
+
+    sent = list(
+        stream(
+            read,
+            StreamTiming(poll=1.0, heartbeat=60.0, lifetime=3.5),
+            alerts=lambda: next(tallies),
+            clock=lambda: now[0],
+            wait=wait,
+        )
+    )
+    assert sent == [
+        "retry: 5000\n\n",
+        message(read()),
+        alerts_message(AlertTally(counts=(1, 0, 2, 0))),  # low 1, high 2 at the second poll
+        alerts_message(AlertTally(counts=(0, 3, 0, 1))),  # the fourth poll: only the new ones
+    ]
+    assert json.loads(sent[3].split("data: ", 1)[1]) == {
+        "low": 0, "medium": 3, "high": 0, "critical": 1, "total": 4
+    }  # fmt: skip
+
+
+def test_the_overview_has_the_new_alerts_counters_hidden_until_some_arrive(app: Flask) -> None:
+    html = signed_in(app).get("/overview").get_data(as_text=True)
+    box = html.split('id="new-alerts"', 1)[1].split("</div>", 1)[0]
+    assert box.startswith(" hidden>") and 'data-new-alerts="total">0<' in box
+    assert all(f'data-new-alerts="{s.value}">0<' in box for s in Severity)
+    assert "<script>" not in html  # the counters are updated by live.js, under the CSP
+
+
+def test_the_alert_feed_catches_up_in_bounded_steps_before_counting(tmp_path: Path) -> None:
+    with SqliteStore(tmp_path / "nssa.db") as sqlite:
+        sqlite.put_alerts([build_alert(identifier=f"old-{n}", time=T0 + n) for n in range(7)])
+        feed = AlertFeed(sqlite, SCENE, interval=0.0, page=2, max_pages=2)
+        assert feed.tally(None) == AlertTally()  # read four of the seven: still catching up
+        sqlite.put_alerts([build_alert(identifier=f"during-{n}") for n in range(3)])
+        # Two more bounded reads reach the end; what arrived meanwhile was passed, not counted.
+        assert feed.tally(None) == feed.tally(None) == AlertTally()
+        sqlite.put_alerts([build_alert(identifier="new", severity=Severity.HIGH)])
+        assert feed.tally(None).counts == (0, 0, 1, 0)

@@ -20,7 +20,7 @@ import pytest
 from correlator.storage import Store
 from nssa.pipeline import capture_flows
 from nssa.stores import open_store
-from sensors.capture import CaptureStats
+from sensors.capture import CaptureStats, PacketBatch
 from sensors.events import Flow
 from sensors.flows import FlowTable
 
@@ -69,6 +69,7 @@ def shape(flows: list[Flow]) -> Counter[tuple[object, ...]]:
             f.bytes_out,
             f.bytes_in,
             f.outcome,
+            f.vlan,
         )
         for f in flows
     )
@@ -81,10 +82,16 @@ def stored_flows(store: Store) -> list[Flow]:
     return [e for e in store.events(limit=1_000_000) if isinstance(e, Flow)]
 
 
-def test_daemon_flows_match_offline_replay(tmp_path: Path, veth: tuple[str, str, str]) -> None:
+@pytest.mark.parametrize("workers", [0, 1, 2])
+def test_daemon_flows_match_offline_replay(
+    tmp_path: Path, veth: tuple[str, str, str], workers: int
+) -> None:
+    """In the daemon's process, in one capture worker, and fanned out over two."""
     ns, inside, outside = veth
     config = tmp_path / "nssa.toml"
-    config.write_text(f'[[sensors]]\nname = "test-link"\ninterface = "{outside}"\n')
+    config.write_text(
+        f'[[sensors]]\nname = "test-link"\ninterface = "{outside}"\nworkers = {workers}\n'
+    )
     url = f"sqlite:///{tmp_path / 'live.db'}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     daemon = subprocess.Popen(
@@ -104,6 +111,7 @@ def test_daemon_flows_match_offline_replay(tmp_path: Path, veth: tuple[str, str,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
+        start_new_session=True,
     )
     try:
         assert daemon.stdout is not None
@@ -126,12 +134,19 @@ def test_daemon_flows_match_offline_replay(tmp_path: Path, veth: tuple[str, str,
             env=env,
             cwd=ROOT,
         )
-        daemon.send_signal(signal.SIGTERM)
+        if workers == 2:  # as systemd stops a service: every process of it at once
+            os.killpg(daemon.pid, signal.SIGTERM)
+        else:  # the daemon alone: it tells its workers to drain
+            daemon.send_signal(signal.SIGTERM)
         out, err = daemon.communicate(timeout=60)
     finally:
         daemon.kill()
     assert daemon.returncode == 0, err
     assert f"stopped: {sent.stdout.strip()} packets, 0 kernel drops" in out
+    assert "0 queue drops, 0 spooled" in out
+    # The counters reach the log too, the last line after the final flush.
+    last = [line for line in err.splitlines() if "nssa.sensor packets" in line][-1]
+    assert f"packets {sent.stdout.strip()} " in last and "kernel drops 0," in last
     offline = [f for b in capture_flows(CAPTURE, FlowTable("x"), CaptureStats()) for f in b]
     store = open_store(url)
     try:
@@ -163,3 +178,49 @@ def test_unknown_link_and_bad_filter_fail_at_start(tmp_path: Path) -> None:
             [*base, "--link", "l"], capture_output=True, text=True, env=env, check=False
         )
         assert bad.returncode == 2 and "sensors[0].bpf" in bad.stderr
+
+
+def test_ready_ring_blocks_are_joined_into_one_batch_in_order(
+    veth: tuple[str, str, str],
+) -> None:
+    """Frames sent while nobody reads wait in several small blocks; one read takes them all."""
+    from sensors.capture import read_batches
+    from sensors.live import RingCapture, RingConfig
+
+    ns, inside, outside = veth
+    config = RingConfig(block_size=1 << 16, block_count=64, block_timeout_ms=10)
+    capture = RingCapture(outside, config)
+    try:
+        env = {**os.environ, "PYTHONPATH": str(ROOT)}
+        sender = [sys.executable, "-m", "tests.replay_sender", str(CAPTURE), inside]
+        sent = subprocess.run(
+            ["ip", "netns", "exec", ns, *sender],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=ROOT,
+        )
+        batches: list[PacketBatch] = []
+        while sum(len(b) for b in batches) < int(sent.stdout):
+            # The last block is handed over when its timeout passes: wait on the socket.
+            assert capture.poller.poll(5000), "the ring never handed the last block over"
+            batch = capture.read_ready()
+            if batch is not None:
+                batches.append(batch)
+    finally:
+        capture.close()
+    frames = [
+        b.data[o : o + c].tobytes()
+        for b in batches
+        for o, c in zip(b.offset.tolist(), b.caplen.tolist(), strict=True)
+    ]
+    expected = [
+        b.data[o : o + c].tobytes()
+        for b in read_batches(CAPTURE)
+        for o, c in zip(b.offset.tolist(), b.caplen.tolist(), strict=True)
+    ]
+    assert frames == expected
+    assert len(batches[0].data) > config.block_size  # the first read joined several blocks
+    assert batches[0].vlan is not None
+    assert (batches[0].vlan == -1).all()  # untagged frames carry no VLAN id

@@ -14,7 +14,6 @@ CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="../shared/corpus is absent")
 
 GAPS = {
-    "evilfingers_nmap_ftp_bounce_scan.pcap": "the probes come from the bouncing FTP server",
     "zeek_vnc_scanner.pcap": "one RFB connection is not a scan in flows",
 }
 """Scan captures we do not (yet) attribute, and why."""

@@ -75,6 +75,32 @@ def test_example_city_loads_with_units_sensors_and_thresholds() -> None:
             "no unit has code",
         ),
         ("[flows]\ntcp_idle = -1\n", "flows.tcp_idle", "positive"),
+        ("[[sensors]]\nname='s'\ninterface='e'\nworkers=65\n", "sensors[0].workers", "0 and 64"),
+        (
+            "[[sensors]]\nname='s'\ninterface='e'\nblock_size=70000\n",
+            "sensors[0].block_size",
+            "power",
+        ),
+        (
+            "[[sensors]]\nname='s'\ninterface='e'\nblock_size=268435456\nblock_count=32\n",
+            "sensors[0].block_count",
+            "at most 4 GiB",
+        ),
+        (
+            "[[sensors]]\nname='s'\ninterface='e'\nblock_timeout_ms=0\n",
+            "sensors[0].block_timeout_ms",
+            "1 and",
+        ),
+        (
+            "[[sensors]]\nname='s'\ninterface='e'\nwrite_queue=10\n",
+            "sensors[0].write_queue",
+            "1000 and",
+        ),
+        (
+            "[[sensors]]\nname='s'\ninterface='e'\nbatch_packets=0\n",
+            "sensors[0].batch_packets",
+            "1 and",
+        ),
     ],
 )
 def test_mistakes_name_file_and_key(tmp_path: Path, text: str, key: str, problem: str) -> None:

@@ -7,8 +7,7 @@ loopback proxy that the test cuts in the middle of a replay.
 from __future__ import annotations
 
 import logging
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +27,6 @@ from tests.test_store_conformance import drop_es_store, es_test_store
 T0 = 1_717_200_000.0
 AlertFactory = Callable[..., Alert]
 IncidentFactory = Callable[..., Incident]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def unreachable() -> Iterator[ElasticsearchStore]:
-    """An Elasticsearch store whose port nobody listens on."""
-    store = ElasticsearchStore(f"http://127.0.0.1:{_closed_port()}", StoreSettings())
-    yield store
-    store.close()
 
 
 def _spool(directory: Path, max_bytes: int = 2**20) -> Spool:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from nssa.stores.connection import client_options
 from nssa.stores.retention import apply_retention
 from sensors.ecs import format_time
 from sensors.events import Flow
+from tests.elastic import closed_port
 from tests.test_store_conformance import drop_es_store, es_test_store
 
 T0 = 1_717_200_000.0  # 2024-06-01
@@ -84,7 +84,7 @@ def test_templates_are_composable_and_prefixed(store: ElasticsearchStore) -> Non
     store.ensure_templates()
     prefix = store.options.index_prefix
     found = store.client.indices.get_index_template(name=f"{prefix}-*")["index_templates"]
-    records = ("exceptions", "audit", "alert-marks", "cursors", "users")  # strict, not ECS
+    records = ("exceptions", "audit", "alert-marks", "cursors", "users", "captures")  # strict
     assert {t["name"]: t["index_template"]["composed_of"] for t in found} == {
         f"{prefix}-{kind}": [f"{prefix}-ecs"] for kind in ("events", "alerts", "incidents")
     } | {f"{prefix}-{kind}": [] for kind in records}
@@ -187,16 +187,10 @@ def test_open_store_gives_elasticsearch_for_http_and_spools_when_asked(
     spooled.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def test_unreachable_node_is_unavailable_and_hides_the_password(
     make_alert: Callable[..., Any],
 ) -> None:
-    url = f"http://elastic:s3cret@127.0.0.1:{_closed_port()}"
+    url = f"http://elastic:s3cret@127.0.0.1:{closed_port()}"
     store = ElasticsearchStore(url, StoreSettings(request_timeout=5))
     with pytest.raises(StoreUnavailableError) as caught:
         store.put_alerts([make_alert()])

@@ -35,4 +35,18 @@
     }
     anchor.hidden = false;
   });
+
+  // Alerts stored since the previous "alerts" event, by severity: added to the counters marked
+  // data-new-alerts (a severity or "total"), which then show how many arrived since page load.
+  source.addEventListener("alerts", function (event) {
+    const added = JSON.parse(event.data);
+    for (const element of document.querySelectorAll("[data-new-alerts]")) {
+      const more = Number(added[element.dataset.newAlerts] || 0);
+      element.textContent = String(Number(element.textContent) + more);
+    }
+    const box = document.getElementById("new-alerts");
+    if (box !== null && Number(added.total) > 0) {
+      box.hidden = false;
+    }
+  });
 })();

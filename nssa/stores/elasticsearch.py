@@ -48,6 +48,7 @@ from nssa.settings import StoreSettings
 from nssa.stores import es_aggregations
 from nssa.stores.connection import connect, redact
 from nssa.stores.es_indices import IndexLayout
+from sensors.capturefiles import CaptureFile, CaptureQuery
 from sensors.ecs import format_time
 from sensors.events import Event, Flow, event_from_document
 
@@ -388,6 +389,50 @@ class ElasticsearchStore:
         with self._calls("count events"):
             found = self._client.count(index=self.layout.events_pattern, ignore_unavailable=True)
         return int(found["count"])
+
+    def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        """The stored events with these ids (any daily index), by id."""
+        if not ids:
+            return []
+        chunks = [
+            {"terms": {"event.id": list(ids[start : start + MAX_TERMS])}}
+            for start in range(0, len(ids), MAX_TERMS)
+        ]
+        filters = [{"bool": {"should": chunks, "minimum_should_match": 1}}]
+        sort = [{"event.id": {"order": "asc", "unmapped_type": "keyword"}}]
+        query = AlertQuery(limit=len(set(ids)))
+        hits = self._search(self.layout.events_pattern, filters, sort, query)
+        return [event_from_document(hit["_source"]) for hit in hits]
+
+    def put_captures(self, captures: Sequence[CaptureFile]) -> int:
+        """Register capture files by id (idempotent), searchable on return."""
+        unique = {capture.id: capture for capture in captures}
+        if not unique:
+            return 0
+        self.ensure_templates()
+        index = self.layout.records("captures")
+        actions = [{"_index": index, "_id": k, "_source": c.to_ecs()} for k, c in unique.items()]
+        with self._calls("register captures"):
+            failures = [item for ok, item in self._send(actions) if not ok]
+            if failures:
+                raise _bulk_error(self.shown, "captures", failures)
+            self._client.indices.refresh(index=index)
+        return len(actions)
+
+    def captures(self, query: CaptureQuery) -> list[CaptureFile]:
+        """Registered captures of ``query.sensor`` overlapping [since, until], oldest first."""
+        filters: list[dict[str, Any]] = []
+        if query.sensor is not None:
+            filters.append({"term": {"observer.name": query.sensor}})
+        if query.since is not None:
+            filters.append({"range": {"event.end": {"gte": format_time(query.since)}}})
+        if query.until is not None:
+            filters.append({"range": {"@timestamp": {"lte": format_time(query.until)}}})
+        sort = [{"@timestamp": "asc"}, {"file.path": "asc"}]
+        hits = self._search(
+            self.layout.records("captures"), filters, sort, AlertQuery(limit=query.limit)
+        )
+        return [CaptureFile.from_ecs(hit["_source"]) for hit in hits]
 
     def versioned_incident(self, incident_id: str) -> VersionedIncident | None:
         """Read an incident for editing: the record and the version a save must match."""

@@ -119,6 +119,16 @@ _RECORD_FIELDS: dict[str, dict[str, Any]] = {
     },
     "alert-marks": {"alert_id": _KEYWORD, "exception_id": _KEYWORD},
     "cursors": {"name": _KEYWORD, "position": {"type": "keyword", "index": False}},
+    # The capture registry (``sensors.capturefiles``), one ECS-shaped document per file.
+    "captures": {
+        "@timestamp": _TIME,
+        "event": _tree(end=_TIME),
+        "observer": _tree(name=_KEYWORD),
+        "file": _tree(path=_KEYWORD, size=_LONG, hash=_tree(sha256=_KEYWORD)),
+        "nssa": _tree(
+            capture=_tree(link_types=_LONG, packets=_LONG, time_shift=_DOUBLE),
+        ),
+    },
     # Dashboard accounts, one document per name; the hash is kept but never searchable.
     "users": {
         "name": _KEYWORD,
@@ -155,7 +165,7 @@ class IndexLayout:
 
     def records(self, kind: str) -> str:
         """The one index of a small record kind: exceptions, audit, alert-marks, cursors,
-        users."""
+        users, captures."""
         return f"{self.prefix}-{kind}"
 
     def events_index(self, timestamp: str) -> str:

@@ -31,6 +31,7 @@ from correlator.sensor_activity import SensorActivity, SensorActivityRequest
 from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease, Store
 from detectors.alert import Alert
 from nssa.errors import SpoolFullError, StoreError, StoreUnavailableError
+from sensors.capturefiles import CaptureFile, CaptureQuery
 from sensors.events import Event, event_from_document
 
 log = logging.getLogger("nssa.spool")
@@ -176,6 +177,13 @@ class SpoolingStore:
         """Store incidents by id, or spool them while the store is unreachable."""
         return self._put("incidents", incidents)
 
+    def put_aside(self, kind: str, records: Sequence[Event] | Sequence[Alert]) -> int:
+        """Spool a batch without trying the store (its writer is behind); replayed in turn."""
+        unique = {record.id: record for record in records}
+        with self._lock:
+            self.spool.append(kind, [record.to_ecs() for record in unique.values()])
+        return len(unique)
+
     def replay(self) -> int:
         """Send spooled batches to the store in order; StoreUnavailableError if it fails again."""
         with self._lock:
@@ -273,6 +281,19 @@ class SpoolingStore:
     def mark_counts(self, exception_ids: Sequence[str]) -> tuple[Count, ...]:
         """How many alerts each exception marks (from the store)."""
         return self.store.mark_counts(exception_ids)
+
+    def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        """Stored events by id (from the store; spooled ones are not seen)."""
+        return self.store.events_by_id(ids)
+
+    def put_captures(self, captures: Sequence[CaptureFile]) -> int:
+        """Register capture files in the store (not spooled: rare, small, and a file kept
+        unregistered only loses its packets' download link)."""
+        return self.store.put_captures(captures)
+
+    def captures(self, query: CaptureQuery) -> list[CaptureFile]:
+        """Registered capture files (from the store)."""
+        return self.store.captures(query)
 
     def close(self) -> None:
         """Close the store; spooled batches stay on disk for the next start."""

@@ -40,10 +40,11 @@ from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease
 from detectors.alert import Alert
 from nssa.errors import StoreError
 from nssa.stores import sqlite_aggregations
+from sensors.capturefiles import CaptureFile, CaptureQuery
 from sensors.ecs import cached_json, parse_time
 from sensors.events import Event, Flow, event_from_document
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """Version of the tables below; a database written by a newer NSSA is refused, not guessed at."""
 
 BUSY_TIMEOUT_MS = 10_000
@@ -121,6 +122,14 @@ _V2 = (
 # Version 3: dashboard accounts (``nssa user add``), keyed by name.
 _V3 = ("CREATE TABLE IF NOT EXISTS users (name TEXT PRIMARY KEY, doc TEXT NOT NULL)",)
 
+# Version 4: the capture registry (``sensors.capturefiles``): which file holds a sensor's
+# packets of which span; looked up by sensor and time overlap.
+_V4 = (
+    "CREATE TABLE IF NOT EXISTS captures (id TEXT PRIMARY KEY, sensor TEXT NOT NULL,"
+    " first REAL NOT NULL, last REAL NOT NULL, doc TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS captures_span ON captures (sensor, first, last)",
+)
+
 _COLUMNS = {
     "events": ("id", "ts", "dataset", "source_ip", "destination_ip", "doc"),
     "alerts": ("id", "ts", "detector", "source_ip", "doc", "rule"),
@@ -146,6 +155,7 @@ _ALERT_FILTERS = (
     ("since", "ts >= ?"),
     ("until", "ts < ?"),
 )
+_CAPTURE_FILTERS = (("sensor", "sensor = ?"), ("since", "last >= ?"), ("until", "first <= ?"))
 # An incident matches a time window when it was active during it (its span overlaps).
 _INCIDENT_FILTERS = (
     ("status", "status = ?"),
@@ -459,6 +469,33 @@ class SqliteStore:
         """Return how many events are stored."""
         return int(self._read("SELECT COUNT(*) FROM events", [])[0])
 
+    def events_by_id(self, ids: Sequence[str]) -> list[Event]:
+        """The stored events with these ids, by id."""
+        sql = "SELECT doc FROM events WHERE id IN (SELECT value FROM json_each(?)) ORDER BY id"
+        docs = self._read(sql, [json.dumps(list(ids))])
+        return [event_from_document(json.loads(doc)) for doc in docs]
+
+    def put_captures(self, captures: Sequence[CaptureFile]) -> int:
+        """Register capture files by id (idempotent)."""
+        rows = [
+            (c.id, c.sensor, c.first, c.last, _dump(c.to_ecs()))
+            for c in _last_by_id(captures).values()
+        ]
+        with self._write("register captures") as cur:
+            cur.executemany(
+                "INSERT OR REPLACE INTO captures (id, sensor, first, last, doc)"
+                " VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+        return len(rows)
+
+    def captures(self, query: CaptureQuery) -> list[CaptureFile]:
+        """Registered captures of ``query.sensor`` overlapping [since, until], oldest first."""
+        where, params = _where(query, _CAPTURE_FILTERS)
+        sql = f"SELECT doc FROM captures{where} ORDER BY first, id LIMIT ?"
+        docs = self._read(sql, [*params, query.limit])
+        return [CaptureFile.from_ecs(json.loads(doc)) for doc in docs]
+
     def close(self) -> None:
         """Close the connection; the WAL is checkpointed when the last connection closes."""
         with self._lock:
@@ -490,6 +527,9 @@ class SqliteStore:
                     cur.execute(statement)
             if found is None or found < 3:
                 for statement in _V3:
+                    cur.execute(statement)
+            if found is None or found < 4:
+                for statement in _V4:
                     cur.execute(statement)
             if found is None:
                 cur.execute("INSERT INTO schema_version (version) VALUES (?)", [SCHEMA_VERSION])
