@@ -112,6 +112,11 @@ class Store(Protocol):
         """Return the incidents matching ``query``."""
         ...
 
+    def incident_alert_ids(self, query: IncidentQuery) -> tuple[str, ...]:
+        """The alert ids of the incidents matching ``query`` (its limit and offset hold), once
+        each and sorted: what ``incidents`` would list, without reading whole incidents."""
+        ...
+
     def incident(self, incident_id: str) -> Incident | None:
         """Return one incident, or None when the id is unknown."""
         ...

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from dashboard import queries
 from dashboard.explorer import alert_filter
 from dashboard.i18n import TIMEZONE
+from sensors.events import Event
 
 bp = Blueprint("alerts", __name__)
 """Routes ``/alerts``, ``/alerts/<id>`` and ``/alerts/<id>/packets.pcap``."""
@@ -47,6 +48,12 @@ def detail(alert_id: str) -> str:
     if found is None:
         abort(404)
     return render_template("alert.html", detail=found)
+
+
+@bp.app_template_filter("record_kind")
+def record_kind(event: Event) -> str:
+    """The kind of a cited record, from its dataset: ``flow``, ``dns``, ``http``, ``auth``..."""
+    return str(type(event).ECS_CONSTANTS["event.dataset"]).removeprefix("nssa.")
 
 
 @bp.get("/alerts/<alert_id>/packets.pcap")

@@ -13,6 +13,7 @@ from datetime import datetime, tzinfo
 from correlator.aggregation import AlertStats
 from correlator.incident import Incident
 from detectors.alert import Alert
+from sensors.events import Event
 
 DEFAULT_SPAN = 24 * 3600.0
 """Seconds the side panel covers when no time range is asked for (ending at the newest alert)."""
@@ -71,6 +72,13 @@ class AlertDetail:
     alert: Alert
     incident: Incident | None
     packets: bool = False  # a registered capture covers it: offer its packets for download
+    evidence: tuple[Event, ...] = ()  # the cited records the store still holds, in cited order
+
+    @property
+    def unresolved(self) -> tuple[str, ...]:
+        """Cited ids the store does not hold (records not stored, or aged out)."""
+        found = {event.id for event in self.evidence}
+        return tuple(ref for ref in self.alert.evidence if ref not in found)
 
 
 def alert_filter(args: Mapping[str, str], zone: tzinfo) -> AlertFilter:

@@ -99,6 +99,10 @@ def test_web_payloads_show_as_text_on_the_incident_and_the_alert(
     page.goto(f"{base_url}/alerts/{web.id}")
     for uri in URIS:
         expect(page.locator("table.facts")).to_contain_text(uri)
+    # The cited requests, resolved from the store: each User-Agent shows as text.
+    for agent in AGENTS:
+        expect(page.locator("table.evidence")).to_contain_text(agent)
+    shot(page, "capture-web-alert-evidence")
     assert_inert(page, misbehaviour)
 
 

@@ -342,6 +342,26 @@ def test_incident_filters(
     assert [i.id for i in store.incidents(query)] == expected
 
 
+def test_incident_alert_ids_are_those_of_the_incidents_listed(
+    store: AnyStore, make_incident: IncidentFactory
+) -> None:
+    store.put_incidents(
+        [
+            make_incident(id="a", risk_score=90, units=("finance",), alert_ids=("x3", "x1")),
+            make_incident(id="b", risk_score=50, units=("finance",), alert_ids=("x1", "x2")),
+            make_incident(id="c", risk_score=10, units=("police",), alert_ids=("x4",)),
+        ]
+    )
+    asked = {
+        IncidentQuery(unit="finance"): ("x1", "x2", "x3"),
+        IncidentQuery(unit="police"): ("x4",),
+        IncidentQuery(limit=1): ("x1", "x3"),  # the highest risk only
+        IncidentQuery(limit=2, offset=1): ("x1", "x2", "x4"),
+        IncidentQuery(unit="nowhere"): (),
+    }
+    assert {query: store.incident_alert_ids(query) for query in asked} == asked
+
+
 def test_unknown_incident_is_none(store: AnyStore, incidents: None) -> None:
     assert store.incident("inc-nope") is None
 

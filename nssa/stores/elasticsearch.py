@@ -81,6 +81,7 @@ _INCIDENT_SORT = [
     {"@timestamp": {"order": "desc", "unmapped_type": "date_nanos"}},
     {"nssa.incident.id": {"order": "asc", "unmapped_type": "keyword"}},
 ]
+_ALERT_IDS = ["nssa.incident.alert_ids"]
 
 
 @dataclass(frozen=True)
@@ -157,6 +158,14 @@ class ElasticsearchStore:
         """Return the incidents matching ``query``, highest risk first, then most recent."""
         hits = self._search(self.layout.incidents, _incident_filters(query), _INCIDENT_SORT, query)
         return [Incident.from_ecs(hit["_source"]) for hit in hits]
+
+    def incident_alert_ids(self, query: IncidentQuery) -> tuple[str, ...]:
+        """The alert ids of the incidents matching ``query``, once each and sorted."""
+        filters = _incident_filters(query)
+        # Only the id lists come back: an incident's whole document is many times larger.
+        hits = self._search(self.layout.incidents, filters, _INCIDENT_SORT, query, _ALERT_IDS)
+        ids = {i for hit in hits for i in _alert_ids_of(hit["_source"])}
+        return tuple(sorted(ids))
 
     def incident(self, incident_id: str) -> Incident | None:
         """Return one incident, or None when the id is unknown."""
@@ -550,8 +559,10 @@ class ElasticsearchStore:
         filters: list[dict[str, Any]],
         sort: list[Any],
         query: AlertQuery | IncidentQuery,
+        fields: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """One filtered, sorted page; pages beyond the result window walk with search_after."""
+        """One filtered, sorted page (of ``fields`` alone when given, else whole documents);
+        pages beyond the result window walk with search_after."""
         body: dict[str, Any] = {"bool": {"filter": filters}}
         offset, limit = query.offset, query.limit
         if limit <= 0:
@@ -564,15 +575,22 @@ class ElasticsearchStore:
                     sort=sort,
                     from_=offset,
                     size=limit,
+                    source_includes=fields,
                     ignore_unavailable=True,
                     track_total_hits=False,
                 )
                 return list(found["hits"]["hits"])
-            return self._deep_page(index, body, sort, offset, limit)
+            return self._deep_page(index, body, sort, (offset, limit), fields)
 
     def _deep_page(
-        self, index: str, body: dict[str, Any], sort: list[Any], offset: int, limit: int
+        self,
+        index: str,
+        body: dict[str, Any],
+        sort: list[Any],
+        window: tuple[int, int],
+        fields: list[str] | None,
     ) -> list[dict[str, Any]]:
+        offset, limit = window
         hits: list[dict[str, Any]] = []
         after: list[Any] | None = None
         skip = offset
@@ -584,6 +602,7 @@ class ElasticsearchStore:
                 sort=sort,
                 size=size,
                 search_after=after,
+                source_includes=fields,
                 ignore_unavailable=True,
                 track_total_hits=False,
             )
@@ -685,6 +704,12 @@ def _alert_filters(query: AlertQuery) -> list[dict[str, Any]] | None:
     if query.rule is not None:
         filters.append({"term": {"rule.name": query.rule}})
     return filters + _time_range("@timestamp", query.since, query.until)
+
+
+def _alert_ids_of(source: dict[str, Any]) -> list[str]:
+    """The alert ids in an incident's ``_source`` cut down to ``_ALERT_IDS``."""
+    ids = source.get("nssa", {}).get("incident", {}).get("alert_ids", [])
+    return [str(alert_id) for alert_id in ids]
 
 
 def _incident_filters(query: IncidentQuery) -> list[dict[str, Any]]:

@@ -197,6 +197,10 @@ class SpoolingStore:
         """Return the incidents matching ``query`` (from the store)."""
         return self.store.incidents(query)
 
+    def incident_alert_ids(self, query: IncidentQuery) -> tuple[str, ...]:
+        """The alert ids of the incidents matching ``query`` (from the store)."""
+        return self.store.incident_alert_ids(query)
+
     def incident(self, incident_id: str) -> Incident | None:
         """Return one incident from the store, or None when the id is unknown."""
         return self.store.incident(incident_id)

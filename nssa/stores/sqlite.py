@@ -252,6 +252,18 @@ class SqliteStore:
         docs = self._read(sql, [*params, query.limit, query.offset])
         return [Incident.from_ecs(json.loads(doc)) for doc in docs]
 
+    def incident_alert_ids(self, query: IncidentQuery) -> tuple[str, ...]:
+        """The alert ids of the incidents matching ``query``, once each and sorted."""
+        where, params = _where(query, _INCIDENT_FILTERS)
+        order = "risk_score DESC, last_seen DESC, id"
+        # SQLite walks the id lists itself: no incident document reaches Python.
+        ranked = f"SELECT doc FROM incidents{where} ORDER BY {order} LIMIT ? OFFSET ?"
+        sql = (
+            f"SELECT DISTINCT ids.value FROM ({ranked}) ranked,"
+            " json_each(ranked.doc, '$.nssa.incident.alert_ids') ids ORDER BY ids.value"
+        )
+        return tuple(self._read(sql, [*params, query.limit, query.offset]))
+
     def incident(self, incident_id: str) -> Incident | None:
         """Return one incident, or None when the id is unknown."""
         docs = self._read("SELECT doc FROM incidents WHERE id = ?", [incident_id])
