@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from detectors.addressranges import covering_rows
 from detectors.indicatorset import address_int
 
 log = logging.getLogger(__name__)
@@ -105,12 +106,7 @@ class _Ranges:
 
     def rows(self, values: npt.NDArray[Any]) -> npt.NDArray[np.int64]:
         """The row holding each of ``values``, -1 where none does."""
-        if not len(self.starts) or not len(values):
-            return np.full(len(values), -1, dtype=np.int64)
-        at = np.searchsorted(self.starts, values, side="right").astype(np.int64) - 1
-        clipped = np.maximum(at, 0)
-        inside = (at >= 0) & (values <= self.ends[clipped]).astype(bool)
-        return np.where(inside, at, -1)
+        return covering_rows(self.starts, self.ends, values)
 
 
 def _reserved_ranges(version: int) -> _Ranges:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from detectors.addressranges import covering_rows
 from detectors.indicators import Indicator, IndicatorKind, normal_url
 
 IntArray = npt.NDArray[np.int64]
@@ -80,12 +81,7 @@ class _Intervals:
 
     def contains(self, values: npt.NDArray[Any]) -> npt.NDArray[np.bool_]:
         """Which of ``values`` lie inside an interval (vectorised)."""
-        if not len(self.lo):
-            return np.zeros(len(values), dtype=bool)
-        at = np.searchsorted(self.lo, values, side="right") - 1
-        inside = at >= 0
-        clipped = np.where(inside, at, 0)
-        return inside & (values <= self.hi[clipped])
+        return covering_rows(self.lo, self.hi, values) >= 0
 
 
 class IndicatorSet:
