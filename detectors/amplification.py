@@ -20,6 +20,7 @@ rules over finished flows, with windows over flow start times:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -46,6 +47,12 @@ LOOP_PORTS = {7: "echo", 13: "daytime", 17: "qotd", 19: "chargen", 37: "time"}
 
 ECHO_REQUEST = {Transport.ICMP: 8, Transport.ICMPV6: 128}
 """The echo request type of each ICMP (flows carry the type as the source port)."""
+
+SERVICE_PORTS = frozenset(REFLECTOR_PORTS) | frozenset(LOOP_PORTS)
+"""UDP ports of which a flow must have one (either end) for a UDP rule to count it."""
+
+UDP = Transport.UDP
+"""The transport of the reflection rules (a module constant: no enum lookup per flow)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,7 +105,9 @@ class _Window:
     packets: int = 0
     sent: int = 0  # bytes the victim or client sent
     received: int = 0  # bytes the reflector answered with
-    reflectors: set[str] = field(default_factory=set)
+    # A dict as an ordered set: CPython's garbage collector skips dicts of strings, and there
+    # is one window per DNS client and resolver.
+    reflectors: dict[str, None] = field(default_factory=dict)
     evidence: list[Cited] = field(default_factory=list)  # ids, or flows hashed only on alert
     fired: bool = False
 
@@ -124,6 +133,26 @@ class Amplification:
         if event.transport is not Transport.UDP:
             return []
         return self._udp(event)
+
+    def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
+        """:meth:`observe` over a batch, in order."""
+        # Only ICMP (echoes to groups) and UDP flows with a service port at either end can
+        # count: one comprehension drops the rest of a batch instead of a call per flow.
+        ports = SERVICE_PORTS
+        wanted = [
+            e
+            for e in events
+            if isinstance(e, Flow)
+            and (
+                e.transport in ECHO_REQUEST
+                or (e.transport is UDP and (e.src_port in ports or e.dst_port in ports))
+            )
+        ]
+        alerts: list[Alert] = []
+        observe = self.observe
+        for flow in wanted:
+            alerts.extend(observe(flow))
+        return alerts
 
     def flush(self, now: float) -> list[Alert]:
         """Forget windows silent for a whole window; alerts were raised as they crossed."""
@@ -357,6 +386,6 @@ def _unsolicited(flow: Flow) -> bool:
 
 def _note(w: _Window, reflector: str, flow: Flow, size: int) -> None:
     if len(w.reflectors) < size * 50:
-        w.reflectors.add(reflector)
+        w.reflectors[reflector] = None
     if len(w.evidence) < size:
         w.evidence.append(cite(flow))

@@ -11,10 +11,10 @@ gives the TXT/NULL/CNAME/MX share, mean label length and entropy, and the DNS by
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from operator import itemgetter
 from typing import ClassVar
 
 from detectors.alert import Alert, Severity
@@ -94,8 +94,10 @@ class _Pair:
     info_bits: float = 0.0
     length: int = 0
     entropy: float = 0.0
-    names: set[str] = field(default_factory=set)
-    zones: Counter[str] = field(default_factory=Counter)
+    # Plain dicts of strings and counts rather than a set and a Counter: CPython's garbage
+    # collector skips such dicts, and most pairs are a single query of a single name.
+    names: dict[str, None] = field(default_factory=dict)  # distinct subdomains, in order
+    zones: dict[str, int] = field(default_factory=dict)  # queries per parent zone, in order
     samples: list[str] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)
     fired: bool = False
@@ -112,6 +114,7 @@ class DnsTunnel:
         self.config = config
         self._pairs: BoundedMap[tuple[str, str], _Pair] = BoundedMap(config.max_keys)
         self._allowed_suffixes = config.allowed_suffixes  # built once, checked every query
+        self._allow_domains = frozenset(config.allow_domains)
 
     def observe(self, event: Event) -> list[Alert]:
         """Add one query's name to its (client, registered domain) tally."""
@@ -121,8 +124,8 @@ class DnsTunnel:
         """:meth:`observe` over a batch, in order."""
         alerts: list[Alert] = []
         query = self._query
-        for event in events:
-            if isinstance(event, DnsQuery) and (found := query(event)):
+        for event in [e for e in events if isinstance(e, DnsQuery) and e.query]:
+            if found := query(event):
                 alerts.extend(found)
         return alerts
 
@@ -131,17 +134,20 @@ class DnsTunnel:
         if not event.query:
             return None
         name = event.query.strip(".").lower()
-        if name in self.config.allow_domains or name.endswith(self._allowed_suffixes):
+        if name in self._allow_domains or name.endswith(self._allowed_suffixes):
             return None
-        self.flush(event.time)
+        now, window, pairs = event.time, self.config.window_seconds, self._pairs
+        oldest = pairs.oldest()  # flush's own test, here to spare a call per query
+        if oldest is not None and oldest.first + window <= now:
+            self.flush(now)
         domain = registered_domain(name)
         key = (event.src_ip, domain)
-        pair = self._pairs.get(key)
-        if pair is not None and pair.first + self.config.window_seconds <= event.time:
-            self._pairs.pop(key)  # window over: start a new one
+        pair = pairs.get(key)
+        if pair is not None and pair.first + window <= now:
+            pairs.pop(key)  # window over: start a new one
             pair = None
         if pair is None:
-            pair = self._pairs.touch(key, lambda: self._new(event))
+            pair = pairs.insert(key, self._new(event))
         self._count(pair, event, name, subdomain(name, domain))
         c = self.config
         if pair.fired or len(pair.names) < c.min_names or pair.info_bits / 8 < c.info_bytes:
@@ -166,11 +172,13 @@ class DnsTunnel:
         pair.unusual += event.qtype in UNUSUAL_TYPES
         pair.nxdomain += event.rcode == "NXDOMAIN"
         pair.bytes += event.request_bytes + event.response_bytes
-        pair.zones[name.partition(".")[2]] += 1
-        if not sub or sub in pair.names:
+        zones, zone = pair.zones, name.partition(".")[2]
+        zones[zone] = zones.get(zone, 0) + 1
+        names = pair.names
+        if not sub or sub in names:
             return
-        if len(pair.names) < self.config.max_names:
-            pair.names.add(sub)
+        if len(names) < self.config.max_names:
+            names[sub] = None
         bits = _name_entropy(sub)
         pair.info_bits += len(sub) * bits
         pair.length += len(sub)
@@ -183,7 +191,7 @@ class DnsTunnel:
         c = self.config
         names = len(pair.names)
         info = pair.info_bits / 8
-        zone = pair.zones.most_common(1)[0][0] if pair.zones else domain
+        zone = _top(pair.zones) if pair.zones else domain
         alert = Alert(
             time=pair.last,
             first_seen=pair.first,
@@ -221,3 +229,8 @@ class DnsTunnel:
             evidence=tuple(pair.evidence),
         )
         return c.site.label(alert)
+
+
+def _top(counts: dict[str, int]) -> str:
+    """The most counted key, the first one inserted among ties (as ``Counter.most_common``)."""
+    return max(counts.items(), key=itemgetter(1))[0]

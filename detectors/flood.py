@@ -35,6 +35,9 @@ from sensors.events import Event, Flow, TcpOutcome, Transport
 UNPAIRED = (TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN)
 """Outcomes of a SYN that no FIN or RST closed (checked together with the flags)."""
 
+TCP = Transport.TCP
+"""The transport whose SYNs are paired (a module constant: no enum lookup per flow)."""
+
 ICMP = (Transport.ICMP.value, Transport.ICMPV6.value)
 """Transports held to the lower ICMP packet rate."""
 
@@ -160,12 +163,31 @@ class _Spread:
 
 
 @dataclass(slots=True)
-class _Rate:
-    """Packets and bytes towards one destination in one rate interval."""
+class _Bins:
+    """Packets and bytes towards one destination over one transport, per rate interval.
 
-    packets: float = 0.0
-    octets: float = 0.0
-    spread: _Spread | None = None  # created at SAMPLE_SHARE of a threshold
+    Plain dicts of floats keyed by the interval's index: a bin is no object of its own (one
+    per destination and second was this detector's main allocation, and the garbage
+    collector walked every one of them).
+    """
+
+    limits: _Limits  # the thresholds of this destination and transport, looked up once
+    packets: dict[int, float] = field(default_factory=dict)
+    octets: dict[int, float] = field(default_factory=dict)
+    # Senders and ports of the bins from SAMPLE_SHARE of a limit: most destinations never get
+    # there, so the dict is made with the first such bin.
+    spreads: dict[int, _Spread] | None = None
+    oldest: float = math.inf  # no key is older: nothing to expire above it
+
+    def expire(self, horizon: float, width: float) -> None:
+        """Drop the bins that started before ``horizon`` (intervals of ``width`` seconds)."""
+        if self.oldest * width >= horizon:
+            return  # every bin is still live: keep all
+        self.packets = {i: n for i, n in self.packets.items() if i * width >= horizon}
+        self.octets = {i: n for i, n in self.octets.items() if i * width >= horizon}
+        if self.spreads:
+            self.spreads = {i: s for i, s in self.spreads.items() if i * width >= horizon}
+        self.oldest = min(self.packets, default=math.inf)
 
 
 @dataclass(slots=True)
@@ -177,8 +199,7 @@ class _Target:
     link_wide: bool = False  # broadcast or link-local multicast: the lower rate threshold
     intervals: dict[int, _Interval] = field(default_factory=dict)
     closed: int | None = None
-    rates: dict[tuple[str, int], _Rate] = field(default_factory=dict)
-    oldest_rate: float = math.inf  # no key of ``rates`` is older: nothing to expire above it
+    rates: dict[str, _Bins] = field(default_factory=dict)  # by transport (ECS value)
     fired: dict[str, float] = field(default_factory=dict)  # alert kind -> when it last fired
 
 
@@ -214,8 +235,8 @@ class Flood:
         """:meth:`observe` over a batch, in order."""
         alerts: list[Alert] = []
         one = self._flow
-        for event in events:
-            if isinstance(event, Flow) and (found := one(event)):
+        for event in [e for e in events if isinstance(e, Flow)]:
+            if found := one(event):
                 alerts.extend(found)
         return alerts
 
@@ -231,9 +252,10 @@ class Flood:
                     alert = self._step(key, target, index, target.intervals.pop(index))
                     if alert is not None:
                         alerts.append(alert)
-            if target.oldest_rate * rate < horizon:  # else every bin is still live: keep all
-                target.rates = {k: v for k, v in target.rates.items() if k[1] * rate >= horizon}
-                target.oldest_rate = min((k[1] for k in target.rates), default=math.inf)
+            for proto, bins in list(target.rates.items()):
+                bins.expire(horizon, rate)
+                if not bins.packets:
+                    del target.rates[proto]
             if not (target.intervals or target.rates or target.cusum.total) and key != SITE:
                 del self._targets[key]  # idle and calm: its baseline falls back to the floor
         return alerts
@@ -242,7 +264,7 @@ class Flood:
         """One flow's rates and SYN pairing, and the intervals its start time closes."""
         self._watermark = max(self._watermark, flow.start)
         alerts = self._rates(flow)
-        if flow.transport is Transport.TCP and "S" in flow.flags_out:
+        if flow.transport is TCP and "S" in flow.flags_out:
             self._pair(flow)
         due = self._watermark - self.config.lateness_seconds
         if due >= self._next_flush:  # close intervals once per interval, not per flow
@@ -307,43 +329,51 @@ class Flood:
         c = self.config
         width = c.rate_seconds
         first = math.floor(flow.start / width)
-        last = min(max(first, math.ceil(flow.end / width) - 1), first + c.max_spread_bins - 1)
-        bins = last - first + 1
+        if flow.end / width <= first + 1:  # the usual flow, within one bin: no ceil, min, max
+            last = first
+        else:
+            last = min(math.ceil(flow.end / width) - 1, first + c.max_spread_bins - 1)
+        count = last - first + 1
         target = self._targets.get(flow.dst_ip) or self._target(flow.dst_ip)
         proto = _VALUES[flow.transport]
-        limits = self._limits[proto in ICMP, target.link_wide]
-        packets, octets = flow.packets_out / bins, flow.bytes_out / bins
+        bins = target.rates.get(proto)
+        if bins is None:
+            limits = self._limits[proto in ICMP, target.link_wide]
+            bins = target.rates[proto] = _Bins(limits=limits)
+        limits = bins.limits
+        bins.oldest = min(bins.oldest, first)
+        packets, octets = flow.packets_out / count, flow.bytes_out / count
         some_packets, some_octets = limits.some_packets, self._some_octets
-        rates = target.rates
+        sums, volumes = bins.packets, bins.octets
         alerts: list[Alert] | None = None
         for index in range(first, last + 1):
-            acc = rates.get((proto, index))
-            if acc is None:
-                acc = rates[(proto, index)] = _Rate()
-                target.oldest_rate = min(target.oldest_rate, index)
-            acc.packets += packets
-            acc.octets += octets
-            if acc.packets < some_packets and acc.octets < some_octets:
+            total = sums[index] = sums.get(index, 0.0) + packets
+            volume = volumes[index] = volumes.get(index, 0.0) + octets
+            if total < some_packets and volume < some_octets:
                 continue  # only a bin on its way to a flood pays for its spread
-            alert = self._busy_bin(flow, target, index, acc, limits)
+            alert = self._busy_bin(flow, target, bins, index, limits)
             if alert is not None:
                 alerts = [*(alerts or ()), alert]
         return alerts
 
     def _busy_bin(
-        self, flow: Flow, target: _Target, index: int, acc: _Rate, limits: _Limits
+        self, flow: Flow, target: _Target, bins: _Bins, index: int, limits: _Limits
     ) -> Alert | None:
         """Count the senders and ports of a bin near its threshold; alert once it is over."""
         cap = self.config.sample_size * 50  # enough distinct senders for a stable entropy
-        spread = acc.spread = acc.spread or _Spread()
+        if bins.spreads is None:
+            bins.spreads = {}
+        spread = bins.spreads.get(index)
+        if spread is None:
+            spread = bins.spreads[index] = _Spread()
         bump(spread.sources, flow.src_ip, cap)
         bump(spread.ports, flow.dst_port, cap)
-        if acc.packets >= limits.packet_cap or acc.octets >= self._octet_cap:
-            return self._rate_check(flow, target, index, acc, limits.limit)
+        if bins.packets[index] >= limits.packet_cap or bins.octets[index] >= self._octet_cap:
+            return self._rate_check(flow, target, bins, index, limits.limit)
         return None
 
     def _rate_check(
-        self, flow: Flow, target: _Target, index: int, acc: _Rate, limit: float
+        self, flow: Flow, target: _Target, bins: _Bins, index: int, limit: float
     ) -> Alert | None:
         """Alert on a rate over its threshold unless the same flood's alert still stands."""
         c = self.config
@@ -351,7 +381,7 @@ class Flood:
         if start - target.fired.get(proto, -math.inf) <= c.lateness_seconds:
             return None
         target.fired[proto] = start
-        return self._rate_alert(flow, index, acc, limit)
+        return self._rate_alert(flow, bins, index, limit)
 
     # -- state ---------------------------------------------------------------------------
 
@@ -417,13 +447,14 @@ class Flood:
             evidence=cited_ids(spread.evidence),
         )
 
-    def _rate_alert(self, flow: Flow, index: int, acc: _Rate, limit: float) -> Alert:
+    def _rate_alert(self, flow: Flow, bins: _Bins, index: int, limit: float) -> Alert:
         c = self.config
         start = index * c.rate_seconds
-        pps, mbps = acc.packets / c.rate_seconds, acc.octets * 8 / c.rate_seconds / 1e6
+        packets, octets = bins.packets[index], bins.octets[index]
+        pps, mbps = packets / c.rate_seconds, octets * 8 / c.rate_seconds / 1e6
         proto = flow.transport.value
         scope = "link-wide" if is_link_wide(flow.dst_ip) else "host"
-        spread = acc.spread or _Spread()
+        spread = (bins.spreads or {}).get(index) or _Spread()
         label = kind(spread.sources, spread.ports)
         sources = [s for s, _ in spread.sources.most_common(c.sample_size)]
         return Alert(

@@ -23,6 +23,8 @@ from sensors.events import Event, Flow, TcpOutcome, Transport
 MAX_ITEMS = 65_536
 """Distinct ports or hosts one episode remembers (summaries then say "at least")."""
 FAILED = {TcpOutcome.REJECTED, TcpOutcome.UNANSWERED, TcpOutcome.HALF_OPEN, TcpOutcome.MIDSTREAM}
+UDP_FAILED = (TcpOutcome.UNANSWERED, TcpOutcome.REJECTED)
+"""Outcomes of a failed UDP contact: no answer, or an ICMP port unreachable."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -52,7 +54,7 @@ class PortScanConfig:
         check_ranges(self, checks)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Episode:
     """Failed contacts of one (source, kind, target) while the scan goes on."""
 
@@ -86,9 +88,21 @@ class PortScan:
     def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
         """:meth:`observe` over a batch, in order."""
         alerts: list[Alert] = []
-        contact = self._contact
-        for event in events:
-            if isinstance(event, Flow) and (found := contact(event)):
+        contact = self._failure
+        # Only failed contacts count (a small share of traffic): the test of ``_failed``,
+        # written out in one comprehension, instead of a call per flow.
+        tcp, udp = Transport.TCP, Transport.UDP
+        failed = [
+            e
+            for e in events
+            if isinstance(e, Flow)
+            and (
+                (e.transport is tcp and e.outcome in FAILED)
+                or (e.transport is udp and e.outcome in UDP_FAILED)
+            )
+        ]
+        for flow in failed:
+            if found := contact(flow):
                 alerts.extend(found)
         return alerts
 
@@ -102,9 +116,11 @@ class PortScan:
         return [self._alert(key, ep, final=True) for key, ep in ended if ep.fired]
 
     def _contact(self, flow: Flow) -> list[Alert] | None:
-        """Alerts of one flow (None when it is no failed contact or completes nothing)."""
-        if not _failed(flow):
-            return None
+        """Alerts of one flow (None when it is no failed contact)."""
+        return self._failure(flow) if _failed(flow) else None
+
+    def _failure(self, flow: Flow) -> list[Alert]:
+        """Alerts of one failed contact (an empty list when it completes nothing)."""
         alerts = self.flush(flow.start)
         vertical = self._count(flow, "vertical", flow.dst_ip, flow.dst_port)
         target = f"{flow.transport}/{flow.dst_port}"
@@ -120,7 +136,7 @@ class PortScan:
         t = flow.start
         ep = self._episodes.get(key)
         if ep is None:
-            ep = self._episodes.touch(key, lambda: _Episode(first=t, last=t, sensor=flow.sensor))
+            ep = self._episodes.insert(key, _Episode(first=t, last=t, sensor=flow.sensor))
         elif t > ep.last:
             ep.last = t
         seen = ep.seen
@@ -197,8 +213,7 @@ def _failed(flow: Flow) -> bool:
     """Whether a flow is a failed contact: refused, unanswered or abandoned."""
     if flow.transport is Transport.TCP:
         return flow.outcome in FAILED
-    udp_failed = (TcpOutcome.UNANSWERED, TcpOutcome.REJECTED)
-    return flow.transport is Transport.UDP and flow.outcome in udp_failed
+    return flow.transport is Transport.UDP and flow.outcome in UDP_FAILED
 
 
 def _port(target: str | int) -> int:

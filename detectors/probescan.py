@@ -14,7 +14,7 @@ from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
-from detectors.probes import Probe, probes
+from detectors.probes import Probe, candidates, probes
 from detectors.ranges import check_ranges
 from detectors.site import Site
 from detectors.windows import BoundedMap, DistinctWindow
@@ -124,8 +124,10 @@ class ProbeScan:
         """:meth:`observe` over a batch, in order."""
         alerts: list[Alert] = []
         count = self._probes
-        for event in events:
-            if isinstance(event, Flow) and (found := count(event)):
+        # Ordinary TCP and UDP flows (most of a batch) are no probe of any kind: dropped
+        # before the per-flow classifiers run.
+        for flow in candidates([e for e in events if isinstance(e, Flow)]):
+            if found := count(flow):
                 alerts.extend(found)
         return alerts
 
@@ -159,7 +161,7 @@ class ProbeScan:
         key = (flow.src_ip, probe.rule, probe.target)
         ep = self._episodes.get(key)
         if ep is None:
-            ep = self._episodes.touch(key, lambda: self._new(flow))
+            ep = self._episodes.insert(key, self._new(flow))
         elif flow.start > ep.last:
             ep.last = flow.start
         ep.items.add(probe.item, flow.start)

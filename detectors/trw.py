@@ -112,7 +112,7 @@ class _Walk:
     successes: int = 0
     dark: int = 0
     trace: list[tuple[str, str]] = field(default_factory=list)  # (address, outcome mark)
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[str] | None = None  # created with the first failure: most walks succeed
     fired: tuple[str, ...] = ()  # a tuple: most walks never fire, and an empty set costs
 
 
@@ -140,9 +140,15 @@ class ThresholdRandomWalk:
     def observe_batch(self, events: Sequence[Event]) -> list[Alert]:
         """:meth:`observe` over a batch, in order."""
         alerts: list[Alert] = []
-        walk = self._walk
-        for event in events:
-            if isinstance(event, Flow) and (found := walk(event)):
+        contact = self._contact
+        # Internal sources (most flows' when only outside sources are walked) are dropped
+        # first, in one comprehension, instead of in a method call per flow.
+        internal = self.config.site.is_internal
+        flows = [f for f in events if isinstance(f, Flow)]
+        if self._skip_internal:
+            flows = [f for f in flows if not internal(f.src_ip)]
+        for flow in flows:
+            if found := contact(flow):
                 alerts.extend(found)
         return alerts
 
@@ -157,15 +163,22 @@ class ThresholdRandomWalk:
         """One flow's step (None when it is no first contact or raises nothing)."""
         if self._skip_internal and self.config.site.is_internal(flow.src_ip):
             return None
+        return self._contact(flow)
+
+    def _contact(self, flow: Flow) -> list[Alert] | None:
+        """:meth:`_walk` for a flow whose source is walked."""
         success = _success(flow)
         if success is None:
             return None
-        self.flush(flow.start)
-        walk = self._walks.get(flow.src_ip)
+        start, walks = flow.start, self._walks
+        oldest = walks.oldest()  # flush's own test, here to spare a call per flow
+        if oldest is not None and start - oldest.last > self.config.state_seconds:
+            self.flush(start)
+        walk = walks.get(flow.src_ip)
         if walk is None:
-            walk = self._walks.touch(flow.src_ip, lambda: self._new(flow))
-        elif flow.start > walk.last:
-            walk.last = flow.start
+            walk = walks.insert(flow.src_ip, self._new(flow))
+        elif start > walk.last:
+            walk.last = start
         contacts = walk.contacts
         if flow.dst_ip in contacts:
             return None
@@ -190,8 +203,11 @@ class ThresholdRandomWalk:
         walk.dark += dark
         if len(walk.trace) < c.sample_size:
             walk.trace.append((flow.dst_ip, MARKS[success, dark]))  # formatted on alert
-        if not success and len(walk.evidence) < c.sample_size:
-            walk.evidence.append(flow.id)  # only failures are evidence; ids cost a hash
+        if not success:  # only failures are evidence; ids cost a hash
+            if walk.evidence is None:
+                walk.evidence = [flow.id]
+            elif len(walk.evidence) < c.sample_size:
+                walk.evidence.append(flow.id)
         alerts = None
         if walk.score >= self._upper and "scan.trw" not in walk.fired:
             alerts = [self._alert(flow, walk, "scan.trw")]
@@ -233,7 +249,7 @@ class ThresholdRandomWalk:
                 "trace": " ".join(f"{address}:{mark}" for address, mark in walk.trace),
                 "evicted_sources": self._walks.evictions,
             },
-            evidence=tuple(walk.evidence),
+            evidence=tuple(walk.evidence or ()),
         )
         return c.site.label(alert)
 

@@ -53,6 +53,19 @@ class BoundedMap(Generic[K, V]):
             self.evictions += 1
         return value
 
+    def insert(self, key: K, value: V) -> V:
+        """Store ``value`` for an absent ``key`` (most recently used); evicts beyond the cap.
+
+        What :meth:`touch` does after a miss, for callers that have just looked the key up:
+        no second lookup and no factory closure per new key.
+        """
+        items = self._items
+        items[key] = value
+        if len(items) > self.cap:
+            items.popitem(last=False)
+            self.evictions += 1
+        return value
+
     def oldest(self) -> V | None:
         """The least recently used entry (the first :meth:`expire` looks at), or None."""
         for value in self._items.values():

@@ -27,6 +27,7 @@ from sensors.capture import PacketBatch
 from sensors.capturefiles import CaptureFile
 from sensors.decode import decode
 from sensors.events import Event
+from sensors.flowbatch import FlowBatch
 from sensors.flows import FlowTable
 from sensors.live import RingCapture
 from sensors.metadata import MetadataExtractor
@@ -60,12 +61,28 @@ class WorkerFailed:
     problem: str
 
 
+Part = FlowBatch | list[Event]
+"""Finished flows as columns, or metadata events: a capture's output in the order made."""
+
+
 @dataclass(frozen=True)
 class EventBatch:
-    """Finished events of one or more ring batches, with the counters at that moment."""
+    """Finished flows and events of one or more ring batches, with the counters then."""
 
-    events: list[Event]
+    parts: list[Part]
     counters: CaptureCounters | None
+
+
+def part_events(parts: list[Part]) -> list[Event]:
+    """The events of ``parts`` in order, flow records built from their columns here.
+
+    Workers send flows as columns: numpy arrays cross the pipe for a fraction of what
+    pickling each record costs, and the capture side, the one that must keep up with the
+    link, never builds the records."""
+    events: list[Event] = []
+    for part in parts:
+        events.extend(part.records() if isinstance(part, FlowBatch) else part)
+    return events
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,7 @@ class CapturesClosed:
     files: list[CaptureFile]
 
 
-Emit = Callable[[list[Event], CaptureCounters | None], None]
+Emit = Callable[[list[Part], CaptureCounters | None], None]
 Register = Callable[[list[CaptureFile]], None]
 
 
@@ -122,19 +139,20 @@ def capture_events(
         for batch in capture.batches():
             if recorder is not None and register is not None and batch is not None:
                 recorder = _record(recorder, batch, register)
-            events = _events(batch, table, metadata)
+            parts = _parts(batch, table, metadata)
             stopping = stop()
             counters = None
             if time.monotonic() - last_tick >= TICK_SECONDS or stopping:
-                events += table.expire(_expiry_time(batch))
+                parts.append(table.expire_batch(_expiry_time(batch)))
                 counters = _counters(capture)
                 last_tick = time.monotonic()
-            if events or counters is not None:
-                emit(events, counters)
+            parts = [part for part in parts if len(part)]
+            if parts or counters is not None:
+                emit(parts, counters)
             if stopping and batch is None:
                 break
         final = _counters(capture)
-        emit([*table.flush(), *metadata.flush()], final)
+        emit([*table.drain_batches(), metadata.flush()], final)
         if recorder is not None and register is not None:
             register(recorder.close())
     finally:
@@ -178,8 +196,8 @@ def worker_main(
         return
     conn.send(WorkerReady(worker))
 
-    def emit(events: list[Event], counters: CaptureCounters | None) -> None:
-        conn.send(EventBatch(events, counters))
+    def emit(parts: list[Part], counters: CaptureCounters | None) -> None:
+        conn.send(EventBatch(parts, counters))
 
     def register(files: list[CaptureFile]) -> None:
         if files:
@@ -191,14 +209,12 @@ def worker_main(
     conn.close()
 
 
-def _events(
-    batch: PacketBatch | None, table: FlowTable, metadata: MetadataExtractor
-) -> list[Event]:
-    """Finished flows and application metadata of one captured batch."""
+def _parts(batch: PacketBatch | None, table: FlowTable, metadata: MetadataExtractor) -> list[Part]:
+    """Finished flows (as columns) and application metadata of one captured batch."""
     if batch is None or not len(batch):
         return []
     decoded = decode(batch)
-    return [*table.add(decoded), *metadata.add(batch, decoded)]
+    return [table.add_batch(decoded), metadata.add(batch, decoded)]
 
 
 def _expiry_time(batch: PacketBatch | None) -> float:

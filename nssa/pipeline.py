@@ -44,6 +44,7 @@ from sensors.capture import (
 from sensors.capturefiles import CaptureFile, CaptureTally, register
 from sensors.decode import decode
 from sensors.events import Event, Flow
+from sensors.flowbatch import FlowBatch
 from sensors.flows import FlowStats, FlowTable
 from sensors.logs.reader import LogFormatError, LogStats, read_log
 from sensors.logs.rebase import first_log_time, shifted
@@ -132,13 +133,27 @@ def capture_flows(
     progress: Progress | None = None,
 ) -> Iterator[list[Flow]]:
     """Stream a capture through decoding into ``table``, yielding finished flows."""
+    for batch in capture_flow_batches(path, table, stats, shift=shift, progress=progress):
+        yield batch.records()
+
+
+def capture_flow_batches(
+    path: Path,
+    table: FlowTable,
+    stats: CaptureStats,
+    *,
+    shift: float = 0.0,
+    progress: Progress | None = None,
+) -> Iterator[FlowBatch]:
+    """``capture_flows`` as columns: finished flows as non-empty :class:`FlowBatch`es, no
+    records built."""
     for batch in _shifted(read_batches(path, stats), shift):
-        done = table.add(decode(batch))
+        done = table.add_batch(decode(batch))
         if progress is not None:
             progress(len(batch))
-        if done:
+        if len(done):
             yield done
-    yield from table.drain()
+    yield from table.drain_batches()
 
 
 def capture_events(
@@ -341,9 +356,9 @@ def list_flows(
     capture, flows = CaptureStats(), FlowStats()
     for path in paths:
         table = FlowTable("replay", settings.flows)
-        for done in capture_flows(path, table, capture):
-            if show is not None:
-                show(done)
+        for done in capture_flow_batches(path, table, capture):
+            if show is not None:  # a summary only counts: no records built
+                show(done.records())
         _add_flow_stats(flows, table.stats)
     seconds = time.perf_counter() - started
     return {

@@ -28,10 +28,12 @@ from nssa.capture_worker import (
     CaptureCounters,
     CapturesClosed,
     EventBatch,
+    Part,
     WorkerDone,
     WorkerFailed,
     capture_events,
     open_capture,
+    part_events,
     worker_main,
 )
 from nssa.errors import ConfigError, MonitorError, StoreError
@@ -39,7 +41,6 @@ from nssa.pipeline import build_detectors, detect, finish
 from nssa.settings import SensorLink, Settings
 from nssa.store_writer import StoreWriter, WriteKind
 from sensors.capturefiles import CaptureFile
-from sensors.events import Event
 
 log = logging.getLogger("nssa.sensor")
 
@@ -78,14 +79,15 @@ def run_sensor(
     _check_capture_dir(settings, index, link)
     if link.workers == 0:
         capture = open_capture(settings, index, link, link.fanout_group)
-        analysis = _Analysis(detectors, StoreWriter(store, link.write_queue), workers=1)
+        analysis = _Analysis(detectors, StoreWriter(store, link.write_queue), 1, stop)
         ready(f"{announce} (in process)")
         capture_events(capture, settings, link, stop.is_set, analysis.take, analysis.register)
         return analysis.finish()
     workers = _Workers(settings, index, link)  # forked before the writer thread starts
     try:
         workers.wait_ready()
-        analysis = _Analysis(detectors, StoreWriter(store, link.write_queue), link.workers)
+        writer = StoreWriter(store, link.write_queue)
+        analysis = _Analysis(detectors, writer, link.workers, stop)
         ready(f"{announce} ({link.workers} capture workers)")
         workers.run(stop, analysis)
     finally:
@@ -116,18 +118,30 @@ def _check_capture_dir(settings: Settings, index: int, link: SensorLink) -> None
 class _Analysis:
     """Detectors over the workers' events, the store writer behind them, and the counters."""
 
-    def __init__(self, detectors: Sequence[Detector], writer: StoreWriter, workers: int) -> None:
+    def __init__(
+        self,
+        detectors: Sequence[Detector],
+        writer: StoreWriter,
+        workers: int,
+        stopping: threading.Event,
+    ) -> None:
         self.detectors = detectors
         self.writer = writer
+        self.stopping = stopping
         self.report = SensorReport()
         self.counters = [CaptureCounters()] * workers
         self._logged = SensorReport()
         self._last_log = time.monotonic()
 
-    def take(self, events: list[Event], counters: CaptureCounters | None, worker: int = 0) -> None:
-        """Detect over one batch of events and queue them and their alerts for the store."""
+    def take(self, parts: list[Part], counters: CaptureCounters | None, worker: int = 0) -> None:
+        """Detect over one batch of flows and events, and queue them and their alerts for the
+        store."""
         if counters is not None:
             self.counters[worker] = counters
+        if self.stopping.is_set():
+            # The capture is flushing its open flows: a burst with no packets behind it.
+            self.writer.drain()
+        events = part_events(parts)
         if events:
             alerts = detect(self.detectors, events) if self.detectors else []
             self.report.flows += len(events)
@@ -249,7 +263,7 @@ class _Workers:
                     del open_pipes[pipe]
                     continue
                 if isinstance(message, EventBatch):
-                    analysis.take(message.events, message.counters, worker)
+                    analysis.take(message.parts, message.counters, worker)
                 elif isinstance(message, CapturesClosed):
                     analysis.register(message.files)
                 elif isinstance(message, WorkerDone):

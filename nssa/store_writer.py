@@ -73,6 +73,7 @@ class StoreWriter:
         self._aside_records = 0
         self._changed = threading.Condition()
         self._closing = False
+        self._draining = False
         self._thread = threading.Thread(target=self._run, name="nssa-store-writer", daemon=True)
         self._thread.start()
 
@@ -84,6 +85,10 @@ class StoreWriter:
         with self._changed:
             if self._closing:
                 raise RuntimeError("the store writer is closed")
+            while self._draining and self.stats.queued + len(records) > self.capacity:
+                if not self._queue:
+                    break
+                self._changed.wait()  # capture has stopped: waiting for room loses nothing
             if self.stats.queued + len(records) <= self.capacity or not self._queue:
                 self._queue.append(batch)
                 self.stats.queued += len(records)
@@ -95,6 +100,12 @@ class StoreWriter:
                 self.stats.dropped += len(records)
                 log.warning("store writer far behind: dropped %d %s", len(records), kind.value)
             self._changed.notify()
+
+    def drain(self) -> None:
+        """Capture has stopped: from now on :meth:`put` waits for room instead of spooling
+        or dropping, so the final flush of open flows (a burst) reaches the store whole."""
+        with self._changed:
+            self._draining = True
 
     def close(self) -> WriterStats:
         """Write everything queued, replay what was spooled, stop the thread; the totals."""
@@ -119,6 +130,7 @@ class StoreWriter:
                 self._aside_records = 0
                 batch = self._queue.popleft() if self._queue else None
                 self.stats.queued -= len(batch.records) if batch is not None else 0
+                self._changed.notify_all()  # room in the queue for a waiting put (drain)
                 if batch is None and not aside and self._closing:
                     self.stats.cpu_seconds = time.thread_time()
                     return

@@ -13,6 +13,8 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 from sensors.events import DnsQuery, Transport
 from sensors.segment import Segment
@@ -21,6 +23,7 @@ HEADER = struct.Struct("!HHHHHH")
 MAX_JUMPS = 16  # real names need a handful of pointers; more means a loop or an attack
 MAX_NAME = 255  # RFC 1035 §3.1 limit on a name's wire length
 MAX_QUESTIONS = 4  # every real resolver sends one question; more is garbage
+MAX_OPCODE = 6  # DSO (RFC 8490) is the highest assigned opcode; above it is garbage
 MAX_HELD = 2 + 12 + MAX_NAME + 4  # a cut TCP message is held only until its question is whole
 
 QTYPES = {
@@ -35,9 +38,13 @@ RCODES = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class DnsMessage:
-    """The parts of a DNS message the sensor reports."""
+class DnsMessage(NamedTuple):
+    """The parts of a DNS message the sensor reports.
+
+    A named tuple rather than a frozen dataclass: one is built for every DNS message on the
+    sensor's hot path, and a tuple is built four times faster; it never leaves this module's
+    tracker (events carry its fields).
+    """
 
     txid: int
     response: bool
@@ -109,19 +116,63 @@ def read_name(data: bytes, at: int) -> tuple[str, int] | None:
     return (".".join(labels) or "."), (end if end >= 0 else at + 1)
 
 
+PLAIN_OR_DOT = PLAIN + b"."
+"""Bytes of a dotted name that need no escape once no label holds a dot itself."""
+MAX_LABEL = 63  # RFC 1035 §2.3.4; larger length bytes are pointers or obsolete label types
+NAME_CACHE = 8192  # names repeat (a few popular domains); tunnels' unique names just miss
+QTYPE = struct.Struct("!H")
+
+
+def _question_name(data: bytes) -> tuple[str, int] | None:
+    """Fast path for the question name at offset 12: plain uncompressed labels only.
+
+    Nothing precedes the question, so a real one never needs a pointer; in a plain name no
+    byte is zero but the terminator, so one C-level search finds the whole name. Anything
+    unusual (a pointer, an escape, a cut or overlong name) returns None for the full reader.
+    """
+    end = data.find(0, HEADER.size)
+    if end < 0:
+        return None
+    name = _plain_name(data[HEADER.size : end])
+    return None if name is None else (name, end + 1)
+
+
+@lru_cache(maxsize=NAME_CACHE)
+def _plain_name(wire: bytes) -> str | None:
+    """Dotted text of a name's labels (no terminator), or None when not plain and whole."""
+    if not wire or len(wire) > MAX_NAME:
+        return None
+    labels = []
+    at = 0
+    while at < len(wire):
+        length = wire[at]
+        if length > MAX_LABEL:
+            return None
+        labels.append(wire[at + 1 : at + 1 + length])
+        at += 1 + length
+    name = b".".join(labels)
+    if (
+        at != len(wire)  # the last label ran over the terminator: it holds a zero byte
+        or name.translate(None, PLAIN_OR_DOT)
+        or name.count(b".") >= len(labels)  # a dot inside a label must be escaped
+    ):
+        return None
+    return name.decode("ascii")
+
+
 def parse_dns(data: bytes) -> DnsMessage | None:
     """Parse a DNS message's header and first question; None when it is not plausible DNS."""
     if len(data) < HEADER.size:
         return None
     txid, flags, qd, an, _ns, _ar = HEADER.unpack_from(data)
     opcode = flags >> 11 & 0xF
-    if opcode > 6 or not 1 <= qd <= MAX_QUESTIONS:
+    if opcode > MAX_OPCODE or not 1 <= qd <= MAX_QUESTIONS:
         return None  # no question: mDNS announcements and garbage carry nothing to report
-    read = read_name(data, HEADER.size)
+    read = _question_name(data) or read_name(data, HEADER.size)
     if read is None or read[1] + 4 > len(data):
         return None
     name, at = read
-    qtype = struct.unpack_from("!H", data, at)[0]
+    qtype = QTYPE.unpack_from(data, at)[0]
     response = bool(flags & 0x8000)
     return DnsMessage(txid, response, opcode, flags & 0xF, name, qtype, qd, an, len(data))
 
@@ -182,18 +233,21 @@ class DnsTracker:
 
     def add(self, seg: Segment) -> list[DnsQuery]:
         """Take one UDP datagram or TCP segment to or from a DNS port."""
-        chunks = self._tcp(seg) if seg.tcp else [seg.data]
+        if not seg.tcp:  # the common case: one datagram, one message
+            return self._message(seg, seg.data)
         events: list[DnsQuery] = []
-        for chunk in chunks:
-            msg = parse_dns(chunk)
-            self.stats.messages += 1
-            if msg is None:
-                self.stats.malformed += 1
-            elif msg.response:
-                events.extend(self._response(seg, msg))
-            else:
-                events.extend(self._query(seg, msg))
+        for chunk in self._tcp(seg):
+            events.extend(self._message(seg, chunk))
         return events
+
+    def _message(self, seg: Segment, data: bytes) -> list[DnsQuery]:
+        """Take one message carried by ``seg``."""
+        msg = parse_dns(data)
+        self.stats.messages += 1
+        if msg is None:
+            self.stats.malformed += 1
+            return []
+        return self._response(seg, msg) if msg.response else self._query(seg, msg)
 
     def _tcp(self, seg: Segment) -> list[bytes]:
         """Messages starting in a TCP segment, joined to a held message start when in order."""

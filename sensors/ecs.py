@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import math
+import operator
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sensors.ecsbuild import Builder, FieldPlan, compile_builder
+from sensors.ecstext import TextWriter, compile_text_writer
 
 R = TypeVar("R")
 
@@ -49,16 +51,30 @@ _LAST_FAST_SECOND = 253402300798
 def format_time(epoch: float) -> str:
     """Render epoch seconds as an ISO-8601 UTC timestamp with microseconds."""
     if 0 <= epoch < _LAST_FAST_SECOND:  # NaN fails this too and gets datetime's error
-        # Exactly datetime.fromtimestamp's rounding: the fraction's microseconds rounded
-        # half to even (round() on a float does that), carried into the next second.
-        fraction, whole = math.modf(epoch)
-        micros, second = round(fraction * 1e6), int(whole)
-        if micros >= 1_000_000:
-            micros -= 1_000_000
-            second += 1
+        second, micros = _split(epoch)
         # str() of 1_000_000 + micros, less its leading 1, is %06d at a third of the cost.
         return _second(second) + str(1_000_000 + micros)[1:] + "Z"
     return datetime.fromtimestamp(epoch, UTC).strftime(_FORMAT)
+
+
+def document_time(epoch: float) -> float:
+    """Epoch seconds as a document holds them: ``parse_time(format_time(epoch))``, without
+    the text (the microsecond rounding of :func:`format_time`, then one exact division)."""
+    if 0 <= epoch < _LAST_FAST_SECOND:
+        second, micros = _split(epoch)
+        return (second * 1_000_000 + micros) / 1_000_000  # what timedelta.total_seconds does
+    return parse_time(format_time(epoch))
+
+
+def _split(epoch: float) -> tuple[int, int]:
+    """Whole second and microseconds of a non-negative epoch, rounded as datetime does."""
+    # Exactly datetime.fromtimestamp's rounding: the fraction's microseconds rounded
+    # half to even (round() on a float does that), carried into the next second.
+    fraction, whole = math.modf(epoch)
+    micros, second = round(fraction * 1e6), int(whole)
+    if micros >= 1_000_000:
+        return second + 1, micros - 1_000_000
+    return second, micros
 
 
 @functools.lru_cache(maxsize=4096)
@@ -117,21 +133,69 @@ def _builder(cls: type) -> Builder:
     """The class's document builder, compiled on first use from its constants and fields."""
     builder = _BUILDERS.get(cls)
     if builder is None:
-        plans = []
-        for field in dataclasses.fields(cls):
-            path = field.metadata.get(_PATH)
-            if path is not None:
-                *parents, leaf = path.split(".")
-                is_time = bool(field.metadata.get(_TIME))
-                plans.append(
-                    FieldPlan(name=field.name, parents=tuple(parents), leaf=leaf, is_time=is_time)
-                )
         constants = getattr(cls, "ECS_CONSTANTS", {})
         builder = compile_builder(
-            constants, plans, encode=_encode, format_time=format_time, plain=_PLAIN_TYPES
+            constants, _plans(cls), encode=_encode, format_time=format_time, plain=_PLAIN_TYPES
         )
         _BUILDERS[cls] = builder
     return builder
+
+
+_TEXT_WRITERS: dict[type, TextWriter] = {}
+
+
+def _text_writer(cls: type) -> TextWriter:
+    """The class's JSON text writer (``sensors.ecstext``), compiled on first use."""
+    writer = _TEXT_WRITERS.get(cls)
+    if writer is None:
+        constants = getattr(cls, "ECS_CONSTANTS", {})
+        writer = _TEXT_WRITERS[cls] = compile_text_writer(
+            constants, _plans(cls), encode_tree=_ENCODE, encode=_encode, format_time=format_time
+        )
+    return writer
+
+
+def _plans(cls: type) -> list[FieldPlan]:
+    """Where each of the class's ECS fields goes, in field order."""
+    plans = []
+    for field in dataclasses.fields(cls):
+        path = field.metadata.get(_PATH)
+        if path is not None:
+            *parents, leaf = path.split(".")
+            is_time = bool(field.metadata.get(_TIME))
+            plans.append(
+                FieldPlan(name=field.name, parents=tuple(parents), leaf=leaf, is_time=is_time)
+            )
+    return plans
+
+
+_READERS: dict[tuple[type, str], Callable[[Any], Any]] = {}
+
+
+def path_reader(cls: type, path: str) -> Callable[[Any], Any]:
+    """A function giving what a ``cls`` record's document holds at the dotted ECS ``path``
+    before encoding (a field's raw value, epoch seconds for times, or a class constant; None
+    when absent): a store's index columns without building the document."""
+    reader = _READERS.get((cls, path))
+    if reader is None:
+        names = {f.metadata[_PATH]: f.name for f in dataclasses.fields(cls) if _PATH in f.metadata}
+        if path in names:
+            reader = operator.attrgetter(names[path])
+        else:
+            constant = getattr(cls, "ECS_CONSTANTS", {}).get(path)
+            reader = lambda _record: constant  # noqa: E731
+        _READERS[(cls, path)] = reader
+    return reader
+
+
+def path_value(record: Any, path: str) -> Any:
+    """What ``record``'s document holds at ``path`` before encoding (see :func:`path_reader`)."""
+    return path_reader(type(record), path)(record)
+
+
+def to_text(record: Any) -> str:
+    """The record's ECS document as compact JSON, written without building the document."""
+    return _text_writer(type(record))(record.__dict__)
 
 
 def to_document(record: Any) -> dict[str, Any]:
@@ -207,28 +271,25 @@ def record_id(record: Any, *, prefix: str = "") -> str:
     cached = record.__dict__.get("_record_id")
     if cached is not None:
         return str(cached)
-    doc = to_document(record)
     # No sort_keys: documents are built in a fixed field order and mappings are encoded sorted,
     # so the same content always serialises the same way (and sorting costs a third).
-    text = _ENCODE(doc)
+    text = cached_json(record)
     digest = prefix + hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
     record.__dict__["_record_id"] = digest  # frozen: written around __setattr__
-    record.__dict__["_record_doc"] = doc
-    record.__dict__["_record_json"] = text
     return digest
 
 
 def cached_json(record: Any) -> str:
     """The record's ECS document as compact JSON (the text its id was hashed from)."""
-    if "_record_json" not in record.__dict__:
-        record_id(record)
-    return str(record.__dict__["_record_json"])
+    text = record.__dict__.get("_record_json")
+    if text is None:
+        text = record.__dict__["_record_json"] = to_text(record)
+    return str(text)
 
 
 def cached_document(record: Any) -> dict[str, Any]:
     """The record's ECS document, computed once (stores serialise it; never mutate it)."""
     doc = record.__dict__.get("_record_doc")
-    if doc is None:
-        record_id(record)
-        doc = record.__dict__["_record_doc"]
+    if doc is None:  # the id's text was written without a document: build it on demand
+        doc = record.__dict__["_record_doc"] = to_document(record)
     return dict(doc)

@@ -38,25 +38,28 @@ class PacketKeys:
 def packet_keys(d: Decoded) -> PacketKeys:
     """Key every usable packet of a decoded batch."""
     usable = usable_rows(d)
-    refusal = d.quoted[usable] & np.isin(d.q_proto[usable], (PROTO_TCP, PROTO_UDP))
+    # Usually every packet is usable: then the columns are used as they are, not gathered.
+    rows: slice | I64 = usable if usable.shape[0] < d.ts.shape[0] else slice(None)
+    q_proto = d.q_proto[rows]
+    refusal = d.quoted[rows] & ((q_proto == PROTO_TCP) | (q_proto == PROTO_UDP))
     # An ICMP error travels back to the prober: file it under the quoted flow, reversed.
-    src_hi = np.where(refusal, d.q_dst_hi[usable], d.src_hi[usable])
-    src_lo = np.where(refusal, d.q_dst_lo[usable], d.src_lo[usable])
-    dst_hi = np.where(refusal, d.q_src_hi[usable], d.dst_hi[usable])
-    dst_lo = np.where(refusal, d.q_src_lo[usable], d.dst_lo[usable])
-    sport = np.where(refusal, d.q_dport[usable], d.sport[usable])
-    dport = np.where(refusal, d.q_sport[usable], d.dport[usable])
-    proto = np.where(refusal, d.q_proto[usable], d.proto[usable])
+    src_hi = np.where(refusal, d.q_dst_hi[rows], d.src_hi[rows])
+    src_lo = np.where(refusal, d.q_dst_lo[rows], d.src_lo[rows])
+    dst_hi = np.where(refusal, d.q_src_hi[rows], d.dst_hi[rows])
+    dst_lo = np.where(refusal, d.q_src_lo[rows], d.dst_lo[rows])
+    sport = np.where(refusal, d.q_dport[rows], d.sport[rows])
+    dport = np.where(refusal, d.q_sport[rows], d.dport[rows])
+    proto = np.where(refusal, q_proto, d.proto[rows])
     icmp = (proto == PROTO_ICMP) | (proto == PROTO_ICMPV6)
     sport = np.where(icmp, ICMP_REQUEST_OF[np.clip(sport, 0, 255)], sport)
-    arp = d.arp[usable]  # requests and replies are one exchange: no opcode in the key
+    arp = d.arp[rows]  # requests and replies are one exchange: no opcode in the key
     sport, dport = np.where(arp, 0, sport), np.where(arp, 0, dport)
     gt = (src_hi > dst_hi) | ((src_hi == dst_hi) & (src_lo > dst_lo))
     same = (src_hi == dst_hi) & (src_lo == dst_lo)
     # ICMP and ARP "ports" are type/code and opcode: ordered by address only, never swapped.
-    ported = ~icmp & d.ip[usable] | refusal
+    ported = ~icmp & d.ip[rows] | refusal
     swap = gt | (same & ported & (sport > dport))
-    tunnel = (d.tunnel[usable] << 32) | (d.tunnel_id[usable] & 0xFFFFFFFF)
+    tunnel = (d.tunnel[rows] << 32) | (d.tunnel_id[rows] & 0xFFFFFFFF)
     keys = np.stack(
         [
             np.where(swap, dst_hi, src_hi),
@@ -66,17 +69,17 @@ def packet_keys(d: Decoded) -> PacketKeys:
             np.where(swap & ported, dport, sport).astype(np.uint64),
             np.where(swap & ported, sport, dport).astype(np.uint64),
             proto.astype(np.uint64),
-            d.vlan[usable].astype(np.uint64),
+            d.vlan[rows].astype(np.uint64),
             tunnel.astype(np.uint64),
         ],
-        axis=1,
-    )
+        axis=0,
+    ).T  # column-major: hashing and the collision check read whole columns
     outer = np.stack(
         [
-            d.outer_src_hi[usable],
-            d.outer_src_lo[usable],
-            d.outer_dst_hi[usable],
-            d.outer_dst_lo[usable],
+            d.outer_src_hi[rows],
+            d.outer_src_lo[rows],
+            d.outer_dst_hi[rows],
+            d.outer_dst_lo[rows],
         ],
         axis=1,
     )
@@ -84,15 +87,15 @@ def packet_keys(d: Decoded) -> PacketKeys:
         keys=keys,
         hash=hash_rows(keys),
         dir_b=swap,
-        ts=d.ts[usable],
-        wirelen=d.wirelen[usable],
+        ts=d.ts[rows],
+        wirelen=d.wirelen[rows],
         proto=proto,
-        tcp_flags=np.where(refusal, 0, d.tcp_flags[usable]),
+        tcp_flags=np.where(refusal, 0, d.tcp_flags[rows]),
         refusal=refusal,
         outer=outer,
         # A keep-alive probe may carry one garbage byte (RFC 1122 4.2.3.6): the operating
         # system's rhythm, not the application's, so it never starts a beat.
-        payload=~refusal & (d.payload_len[usable] > 1),
+        payload=~refusal & (d.payload_len[rows] > 1),
     )
 
 
@@ -111,3 +114,17 @@ def hash_rows(keys: U64) -> U64:
             h = h * np.uint64(0x94D049BB133111EB)
             h ^= h >> np.uint64(29)
     return h
+
+
+def hash_order(hashes: U64) -> npt.NDArray[np.intp]:
+    """``np.argsort(hashes, kind="stable")``, from two unstable sorts: numpy's stable sort of
+    64-bit values is a merge sort, its default one vectorised and several times faster."""
+    n = hashes.shape[0]
+    if n >= 1 << 32:  # positions no longer fit beside the run number
+        return np.argsort(hashes, kind="stable")
+    first = np.argsort(hashes)  # equal hashes in any order
+    ranked = hashes[first]
+    run = np.cumsum(np.r_[False, ranked[1:] != ranked[:-1]], dtype=np.uint64)
+    both = (run << np.uint64(32)) | first.astype(np.uint64)  # unique: run, then position
+    both.sort()
+    return (both & np.uint64(0xFFFFFFFF)).astype(np.intp)

@@ -48,6 +48,8 @@ class Rows:
 
     def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Rows:
         """The rows at ``index`` (integer positions or a mask)."""
+        if index.dtype == np.bool_:  # once, not once per column
+            index = np.flatnonzero(index)
         return Rows(*(getattr(self, name)[index] for name in ROW_COLUMNS))
 
     def permute(self, order: npt.NDArray[np.intp]) -> None:
@@ -99,7 +101,8 @@ class OpenRows:
 
     def in_order(self, slots: I64) -> I64:
         """``slots`` (live ones) sorted by insertion, the order a rebuilt table kept."""
-        return slots[np.argsort(self.seq[slots], kind="stable")]
+        # Insertion numbers are never reused, so the vectorised unstable sort is exact here.
+        return slots[np.argsort(self.seq[slots])]
 
     def replace(self, leaving: Mask, added: Rows) -> None:
         """Free the ``leaving`` slots, then put ``added`` into free slots, in order."""
@@ -121,25 +124,35 @@ class OpenRows:
             getattr(self.rows, name)[into] = getattr(added, name)
         self.live[into] = True
         self.seq[into] = self._added + np.arange(len(added))
-        order = np.argsort(added.hash)
-        at = np.searchsorted(self._index, added.hash[order])
-        self._index = np.insert(self._index, at, added.hash[order])
-        self._index_slot = np.insert(self._index_slot, at, into[order])
+        self._index_add(added.hash, into)
         self._added += len(added)
         self._size += len(added)
 
+    def _index_add(self, hashes: npt.NDArray[np.uint64], slots: I64) -> None:
+        """Merge new rows' hashes and slots into the sorted index (``np.insert``'s result,
+        with the positions worked out once for both arrays)."""
+        order = np.argsort(hashes)
+        at = np.searchsorted(self._index, hashes[order]) + np.arange(hashes.shape[0])
+        size = self._index.shape[0] + hashes.shape[0]
+        old = np.ones(size, dtype=bool)
+        old[at] = False
+        index, index_slot = np.empty(size, np.uint64), np.empty(size, np.int64)
+        index[at], index_slot[at] = hashes[order], slots[order]
+        index[old], index_slot[old] = self._index, self._index_slot
+        self._index, self._index_slot = index, index_slot
+
     def _grow(self, need: int) -> None:
-        """Allocate more slots (by an eighth, within ``max_rows`` unless ``need`` is larger),
+        """Allocate more slots (by half, within ``max_rows`` unless ``need`` is larger),
         column by column so the old and new store never coexist whole."""
         old = self.slots
-        size = max(need, min(max(old + old // 8, MIN_SLOTS), self.max_rows))
+        size = max(need, min(max(old + old // 2, MIN_SLOTS), self.max_rows))
         for name in ROW_COLUMNS:
             column = getattr(self.rows, name)
             fresh = (
                 no_beats(size)
                 if name == "beats"
-                else np.zeros((size, *column.shape[1:]), column.dtype)
-            )
+                else np.zeros((size, *column.shape[1:]), column.dtype, order="F")
+            )  # column-major: the timeout scan of every batch reads whole time columns
             fresh[:old] = column
             setattr(self.rows, name, fresh)  # frees the old column before the next is copied
         self.live = np.r_[self.live, np.zeros(size - old, dtype=bool)]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 FIN, SYN, RST = 0x01, 0x02, 0x04
 
 
-@dataclass(frozen=True, slots=True)
-class Segment:
-    """A TCP segment or UDP datagram chosen for application parsing; ``ts`` is packet time."""
+class Segment(NamedTuple):
+    """A TCP segment or UDP datagram chosen for application parsing; ``ts`` is packet time.
+
+    A named tuple rather than a frozen dataclass: one is built per parsed packet inside the
+    sensor, and a tuple is built three times faster; it never leaves the sensors package.
+    """
 
     ts: float
     src: str

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from dataclasses import dataclass
+from functools import lru_cache
+from typing import NamedTuple
 
 EXT_SNI, EXT_GROUPS, EXT_POINTS, EXT_SIGALGS, EXT_ALPN, EXT_VERSIONS = 0, 10, 11, 13, 16, 43
 MAX_HELLO = 1 << 16  # a ClientHello beyond 64 KiB is not one a real client sends
@@ -19,6 +20,8 @@ JA4_VERSION = {
     0x0002: "s2", 0xFEFF: "d1", 0xFEFD: "d2", 0xFEFC: "d3",
 }  # fmt: skip
 EMPTY_HASH = "000000000000"
+GREASE = frozenset(0x0A0A + 0x1010 * n for n in range(16))
+"""The sixteen RFC 8701 GREASE values; a set lookup is cheaper than :func:`is_grease`."""
 
 
 def is_grease(value: int) -> bool:
@@ -26,9 +29,12 @@ def is_grease(value: int) -> bool:
     return value & 0x0F0F == 0x0A0A and value >> 8 == value & 0xFF
 
 
-@dataclass(frozen=True, slots=True)
-class ClientHello:
-    """The fingerprinted fields of a ClientHello, in wire order, GREASE values included."""
+class ClientHello(NamedTuple):
+    """The fingerprinted fields of a ClientHello, in wire order, GREASE values included.
+
+    A named tuple rather than a frozen dataclass: one is built per hello on the sensor's hot
+    path, several times faster; it stays inside the sensors package (events carry strings).
+    """
 
     version: int  # legacy_version of the handshake
     ciphers: tuple[int, ...]
@@ -43,100 +49,116 @@ class ClientHello:
     @property
     def highest_version(self) -> int:
         """The highest version offered: supported_versions when present, else legacy_version."""
-        offered = [v for v in self.versions if not is_grease(v)]
+        offered = [v for v in self.versions if v not in GREASE]
         return max(offered) if offered else self.version
 
 
-class _Reader:
-    """Bounds-checked reads; any read past the end raises IndexError, caught by the parser."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.at = data, 0
-
-    def take(self, size: int) -> bytes:
-        if self.at + size > len(self.data):
-            raise IndexError("truncated")
-        out = self.data[self.at : self.at + size]
-        self.at += size
-        return out
-
-    def u8(self) -> int:
-        return self.take(1)[0]
-
-    def u16(self) -> int:
-        return int.from_bytes(self.take(2))
-
-    def vector(self, width: int) -> bytes:
-        """A length-prefixed byte string with a ``width``-byte length."""
-        return self.take(int.from_bytes(self.take(width)))
+HEAD = struct.Struct("!BBH")  # handshake type, then the 24-bit length as a byte and a short
+PAIR = struct.Struct("!HH")  # an extension's type and body length
+FINGERPRINT_CACHE = 4096  # distinct client stacks are few; randomised extension orders are not
 
 
-def _u16s(raw: bytes) -> tuple[int, ...]:
-    """Big-endian 16-bit values of a byte string (an odd trailing byte is ignored)."""
-    return struct.unpack(f"!{len(raw) // 2}H", raw[: len(raw) // 2 * 2])
+class _TruncatedError(IndexError):
+    """A length field points past the end of its enclosing structure."""
 
 
-def _server_name(body: bytes) -> str:
-    """The host_name entry of a server_name extension (RFC 6066 §3)."""
-    names = _Reader(_Reader(body).vector(2))
-    while names.at < len(names.data):
-        kind, name = names.u8(), names.vector(2)
+def _span(data: bytes, at: int, end: int, width: int) -> tuple[int, int]:
+    """Bounds of the ``width``-byte-length-prefixed vector at ``at``, which must end by ``end``."""
+    if at + width > end:
+        raise _TruncatedError(at)
+    start = at + width
+    stop = start + (data[at] if width == 1 else data[at] << 8 | data[at + 1])
+    if stop > end:
+        raise _TruncatedError(at)
+    return start, stop
+
+
+def _u16s(data: bytes, start: int, stop: int) -> tuple[int, ...]:
+    """Big-endian 16-bit values in ``data[start:stop]`` (an odd trailing byte is ignored)."""
+    return struct.unpack_from(f"!{(stop - start) // 2}H", data, start)
+
+
+def _inner(data: bytes, span: tuple[int, int] | None, width: int) -> tuple[int, int]:
+    """Bounds of the length-prefixed payload of an extension body (empty when it is absent)."""
+    return _span(data, span[0], span[1], width) if span is not None else (0, 0)
+
+
+def _server_name(data: bytes, start: int, stop: int) -> str:
+    """The host_name entry of a server_name extension body (RFC 6066 §3)."""
+    at, end = _span(data, start, stop, 2)
+    while at < end:
+        kind = data[at]
+        name_at, at = _span(data, at + 1, end, 2)
         if kind == 0:
-            return name.decode("ascii", "backslashreplace")
+            return data[name_at:at].decode("ascii", "backslashreplace")
     return ""
 
 
-def _alpn(body: bytes) -> tuple[bytes, ...]:
-    """Protocol names of an ALPN extension (RFC 7301 §3.1)."""
-    items = _Reader(_Reader(body).vector(2))
+def _alpn(data: bytes, start: int, stop: int) -> tuple[bytes, ...]:
+    """Protocol names of an ALPN extension body (RFC 7301 §3.1)."""
+    at, end = _span(data, start, stop, 2)
     out = []
-    while items.at < len(items.data):
-        out.append(items.vector(1))
+    while at < end:
+        name_at, at = _span(data, at, end, 1)
+        out.append(data[name_at:at])
     return tuple(out)
 
 
-def _vector(body: bytes | None, width: int) -> bytes:
-    """The length-prefixed payload of an extension body (empty when the extension is absent)."""
-    return _Reader(body).vector(width) if body is not None else b""
+def _extensions(data: bytes, at: int, end: int) -> tuple[list[int], dict[int, tuple[int, int]]]:
+    """Extension types in wire order and the body bounds of each type's first occurrence."""
+    kinds: list[int] = []
+    bodies: dict[int, tuple[int, int]] = {}
+    while at < end:
+        if at + 4 > end:
+            raise _TruncatedError(at)
+        kind, length = PAIR.unpack_from(data, at)
+        at += 4 + length
+        if at > end:
+            raise _TruncatedError(at)
+        kinds.append(kind)
+        if kind not in bodies:
+            bodies[kind] = (at - length, at)
+    return kinds, bodies
 
 
 def parse_client_hello(message: bytes) -> ClientHello | None:
     """Parse a handshake message (type byte first); None unless it is a whole ClientHello."""
     try:
-        reader = _Reader(message)
-        if reader.u8() != 1:
+        if len(message) < 4:
             return None
-        body = _Reader(reader.take(int.from_bytes(reader.take(3))))
-        version = body.u16()
-        body.take(32)  # random
-        body.vector(1)  # session id
-        ciphers = _u16s(body.vector(2))
-        body.vector(1)  # compression methods
-        exts = _Reader(body.vector(2) if body.at < len(body.data) else b"")
-        kinds: list[int] = []
-        bodies: dict[int, bytes] = {}
-        while exts.at < len(exts.data):
-            kinds.append(exts.u16())
-            bodies.setdefault(kinds[-1], exts.vector(2))
-        sni = bodies.get(EXT_SNI)
+        kind, high, low = HEAD.unpack_from(message)
+        end = 4 + (high << 16 | low)
+        if kind != 1 or end > len(message) or end < 6 + 32:
+            return None  # not a ClientHello, cut off, or too short for version and random
+        version = message[4] << 8 | message[5]
+        _, at = _span(message, 38, end, 1)  # session id
+        cipher_span = _span(message, at, end, 2)
+        _, at = _span(message, cipher_span[1], end, 1)  # compression methods
+        ext_at, ext_end = _span(message, at, end, 2) if at < end else (at, at)
+        kinds, bodies = _extensions(message, ext_at, ext_end)
+        sni, alpn = bodies.get(EXT_SNI), bodies.get(EXT_ALPN)
+        points = _inner(message, bodies.get(EXT_POINTS), 1)
         return ClientHello(
             version=version,
-            ciphers=ciphers,
+            ciphers=_u16s(message, *cipher_span),
             extensions=tuple(kinds),
-            server_name=_server_name(sni) if sni is not None else "",
-            groups=_u16s(_vector(bodies.get(EXT_GROUPS), 2)),
-            point_formats=tuple(_vector(bodies.get(EXT_POINTS), 1)),
-            signature_algorithms=_u16s(_vector(bodies.get(EXT_SIGALGS), 2)),
-            alpn=_alpn(bodies[EXT_ALPN]) if EXT_ALPN in bodies else (),
-            versions=_u16s(_vector(bodies.get(EXT_VERSIONS), 1)),
+            server_name=_server_name(message, *sni) if sni is not None else "",
+            groups=_u16s(message, *_inner(message, bodies.get(EXT_GROUPS), 2)),
+            point_formats=tuple(message[points[0] : points[1]]),
+            signature_algorithms=_u16s(message, *_inner(message, bodies.get(EXT_SIGALGS), 2)),
+            alpn=_alpn(message, *alpn) if alpn is not None else (),
+            versions=_u16s(message, *_inner(message, bodies.get(EXT_VERSIONS), 1)),
         )
-    except (IndexError, struct.error):
+    except (IndexError, struct.error):  # _TruncatedError, or a read past the end
         return None
 
 
 def handshake_message(stream: bytes) -> tuple[bytes | None, bool]:
     """Join handshake records at the start of a TCP stream: (message, False) when whole,
     (None, True) when more bytes are needed, (None, False) when it is not TLS."""
+    end = hello_end(stream)
+    if end and len(stream) >= end:  # the common case: the whole hello in the first record
+        return stream[5:end], False
     body = bytearray()
     at = 0
     while at + 5 <= len(stream):
@@ -154,20 +176,28 @@ def handshake_message(stream: bytes) -> tuple[bytes | None, bool]:
     return None, True
 
 
+def hello_end(stream: bytes) -> int:
+    """Stream length at which a ClientHello wholly inside the first record is complete, so a
+    shorter stream needs no reassembly attempt; 0 when not known (too short, or it spans
+    records)."""
+    if len(stream) < 9 or stream[0] != 0x16 or stream[1] != 3 or stream[5] != 1:
+        return 0
+    record = stream[3] << 8 | stream[4]
+    need = 4 + (stream[6] << 16 | stream[7] << 8 | stream[8])
+    return 5 + need if need <= record else 0
+
+
+def _decimal(values: tuple[int, ...]) -> str:
+    """JA3's dash-separated decimal list, GREASE removed."""
+    return "-".join([str(v) for v in values if v not in GREASE])
+
+
 def ja3_string(hello: ClientHello) -> str:
     """The JA3 string: version, ciphers, extensions, groups, point formats (GREASE removed)."""
-
-    def join(values: tuple[int, ...]) -> str:
-        return "-".join(str(v) for v in values if not is_grease(v))
-
-    return ",".join(
-        [
-            str(hello.version),
-            join(hello.ciphers),
-            join(hello.extensions),
-            join(hello.groups),
-            "-".join(str(v) for v in hello.point_formats),
-        ]
+    points = "-".join(map(str, hello.point_formats))
+    return (
+        f"{hello.version},{_decimal(hello.ciphers)},{_decimal(hello.extensions)},"
+        f"{_decimal(hello.groups)},{points}"
     )
 
 
@@ -192,11 +222,16 @@ def _hash12(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
+def _hex_list(values: list[int]) -> str:
+    """JA4's comma-separated four-digit hex list (formatted in C: pack, then hex by pairs)."""
+    return struct.pack(f"!{len(values)}H", *values).hex(",", 2)
+
+
 def ja4(hello: ClientHello, transport: str = "t") -> str:
     """The JA4 (TLS client) fingerprint, e.g. ``t13d1516h2_8daaf6152771_02713d6af862``."""
-    ciphers = [v for v in hello.ciphers if not is_grease(v)]
-    exts = [v for v in hello.extensions if not is_grease(v)]
-    sigalgs = [v for v in hello.signature_algorithms if not is_grease(v)]
+    ciphers = [v for v in hello.ciphers if v not in GREASE]
+    exts = [v for v in hello.extensions if v not in GREASE]
+    sigalgs = [v for v in hello.signature_algorithms if v not in GREASE]
     head = "{}{}{}{:02d}{:02d}{}".format(
         transport,
         JA4_VERSION.get(hello.highest_version, "00"),
@@ -205,9 +240,48 @@ def ja4(hello: ClientHello, transport: str = "t") -> str:
         min(len(exts), 99),
         _alpn_code(hello.alpn),
     )
-    cipher_hash = _hash12(",".join(f"{v:04x}" for v in sorted(ciphers))) if ciphers else EMPTY_HASH
-    hashed = sorted(v for v in exts if v not in (EXT_SNI, EXT_ALPN))
-    ext_text = ",".join(f"{v:04x}" for v in hashed)
+    cipher_hash = _hash12(_hex_list(sorted(ciphers))) if ciphers else EMPTY_HASH
+    hashed = sorted([v for v in exts if v not in (EXT_SNI, EXT_ALPN)])
+    ext_text = _hex_list(hashed)
     if sigalgs:
-        ext_text += "_" + ",".join(f"{v:04x}" for v in sigalgs)
+        ext_text += "_" + _hex_list(sigalgs)
     return f"{head}_{cipher_hash}_{_hash12(ext_text) if hashed else EMPTY_HASH}"
+
+
+def fingerprints(hello: ClientHello) -> tuple[str, str]:
+    """JA3 and JA4 (over TCP) of a ClientHello; cached, since a client stack repeats its hello."""
+    return _fingerprints(
+        hello.version,
+        hello.ciphers,
+        hello.extensions,
+        hello.groups,
+        hello.point_formats,
+        hello.signature_algorithms,
+        hello.alpn,
+        hello.versions,
+    )
+
+
+@lru_cache(maxsize=FINGERPRINT_CACHE)
+def _fingerprints(
+    version: int,
+    ciphers: tuple[int, ...],
+    extensions: tuple[int, ...],
+    groups: tuple[int, ...],
+    point_formats: tuple[int, ...],
+    signature_algorithms: tuple[int, ...],
+    alpn: tuple[bytes, ...],
+    versions: tuple[int, ...],
+) -> tuple[str, str]:
+    """Both fingerprints of the hello fields they depend on (the server name is not one)."""
+    hello = ClientHello(
+        version,
+        ciphers,
+        extensions,
+        groups=groups,
+        point_formats=point_formats,
+        signature_algorithms=signature_algorithms,
+        alpn=alpn,
+        versions=versions,
+    )
+    return ja3(hello), ja4(hello)

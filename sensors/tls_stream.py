@@ -16,9 +16,9 @@ from sensors.tls import (
     MAX_HELLO,
     VERSION_TEXT,
     ClientHello,
+    fingerprints,
     handshake_message,
-    ja3,
-    ja4,
+    hello_end,
     parse_client_hello,
 )
 
@@ -94,7 +94,10 @@ class TlsTracker:
         """Parse when whole, hold when short, count when broken."""
         key = part.first.key
         self.following.pop(key, None)
-        message, more = handshake_message(part.stream)
+        if len(part.stream) < hello_end(part.stream):  # the record is still obviously short
+            message, more = None, True
+        else:
+            message, more = handshake_message(part.stream)
         if more and part.first.tcp and len(part.stream) < MAX_HELLO:
             self.following[key] = part
             if len(self.following) > self.cap:
@@ -128,6 +131,8 @@ class TlsTracker:
         return len(self.following)
 
     def _event(self, seg: Segment, hello: ClientHello) -> TlsHello:
+        version = hello.highest_version
+        ja3, ja4 = fingerprints(hello)
         return TlsHello(
             time=seg.ts,
             sensor=self.sensor,
@@ -136,7 +141,7 @@ class TlsTracker:
             dst_ip=seg.dst,
             dst_port=seg.dport,
             server_name=hello.server_name,
-            version=VERSION_TEXT.get(hello.highest_version, f"0x{hello.highest_version:04x}"),
-            ja3=ja3(hello),
-            ja4=ja4(hello),
+            version=VERSION_TEXT.get(version, f"0x{version:04x}"),
+            ja3=ja3,
+            ja4=ja4,
         )

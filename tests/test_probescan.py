@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from detectors.alert import Alert
+from detectors.probes import candidates, probes
 from detectors.probescan import ProbeScan, ProbeScanConfig
 from detectors.site import Site
 from sensors.events import Flow, TcpOutcome, Transport
@@ -174,3 +175,19 @@ def test_a_router_asking_again_and_again_is_not_an_arp_sweep() -> None:
         for n in range(40)
     ]
     assert run(arp) == []
+
+
+def test_batch_prefilter_drops_only_flows_no_classifier_names() -> None:
+    combos = [
+        (transport, outcome, flags)
+        for transport in Transport
+        for outcome in TcpOutcome
+        for flags in ("", "S", "SA", "SF", "SFA", "F", "A", "FPU")
+    ]
+    flows = [
+        probe(n, transport=t, outcome=o, flags_out=f, iana_number=47)
+        for n, (t, o, f) in enumerate(combos)
+    ]
+    kept = candidates(flows)
+    assert [f for f in kept if probes(f)] == [f for f in flows if probes(f)]
+    assert len(kept) < len(flows)  # ordinary TCP and UDP flows were dropped

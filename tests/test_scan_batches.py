@@ -1,4 +1,4 @@
-"""The scan detectors' fast paths agree with their plain definitions on generated traffic."""
+"""The flow detectors' fast paths agree with their plain definitions on generated traffic."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from functools import partial
 import pytest
 
 from detectors.alert import Alert
+from detectors.amplification import Amplification, AmplificationConfig
 from detectors.dispatch import observe_all
 from detectors.distributed import DistributedScan, DistributedScanConfig
+from detectors.flood import Flood, FloodConfig
 from detectors.portscan import PortScan, PortScanConfig
 from detectors.probes import CLASSIFIERS, probes
 from detectors.probescan import ProbeScan, ProbeScanConfig
@@ -59,7 +61,9 @@ def traffic(seed: int, count: int = 6000) -> list[Event]:
     return flows
 
 
-Build = Callable[[], PortScan | ThresholdRandomWalk | ProbeScan | DistributedScan]
+Build = Callable[
+    [], PortScan | ThresholdRandomWalk | ProbeScan | DistributedScan | Flood | Amplification
+]
 DETECTORS: dict[str, Build] = {
     "portscan": lambda: PortScan(
         PortScanConfig(site=SITE, max_sources=400, horizontal_hosts=8, vertical_ports=4)
@@ -67,6 +71,19 @@ DETECTORS: dict[str, Build] = {
     "trw": lambda: ThresholdRandomWalk(TrwConfig(site=SITE, max_contacts=8, max_sources=40)),
     "probescan": lambda: ProbeScan(ProbeScanConfig(site=SITE, max_episodes=50, max_items=4)),
     "distributed": lambda: DistributedScan(DistributedScanConfig(sources=2, hosts=5)),
+    # Thresholds low enough for the generated traffic; small caps exercise the evictions.
+    "flood": lambda: Flood(
+        FloodConfig(
+            packets_per_second=4.0,
+            icmp_packets_per_second=2.0,
+            interval_seconds=1.0,
+            lateness_seconds=30.0,
+            max_destinations=20,
+        )
+    ),
+    "amplification": lambda: Amplification(
+        AmplificationConfig(min_ratio=1.5, min_requests=2, smurf_min_requests=2, max_keys=30)
+    ),
 }
 
 

@@ -116,3 +116,30 @@ def test_without_a_spool_overflow_is_counted_as_dropped_not_lost_silently(
     assert stats.events == 2 * BATCH
     assert sorted(_stored_ids(tmp_path / "slow.db")) == sorted(f.id for f in first + second)
     gated.close()
+
+
+def test_once_capture_stops_a_burst_beyond_the_queue_waits_and_is_stored_whole(
+    tmp_path: Path, flows: list[Flow]
+) -> None:
+    """The final flush of open flows comes after the last packet: nothing is gained by
+    dropping or spooling it, so after ``drain`` puts wait for room instead."""
+    gated = GatedStore(tmp_path / "slow.db")
+    writer = StoreWriter(gated, capacity=BATCH)  # no spool: without drain this drops
+    first, *rest = _batches(flows)
+    writer.put(WriteKind.EVENTS, first)
+    assert gated.entered.wait(timeout=60)
+    writer.drain()
+
+    def produce() -> None:
+        for batch in rest:
+            writer.put(WriteKind.EVENTS, batch)
+
+    producer = threading.Thread(target=produce)
+    producer.start()
+    gated.gate.set()
+    producer.join(timeout=60)
+    assert not producer.is_alive()
+    stats = writer.close()
+    assert (stats.dropped, stats.spooled, stats.events) == (0, 0, len(flows))
+    assert sorted(_stored_ids(tmp_path / "slow.db")) == sorted(f.id for f in flows)
+    gated.close()

@@ -21,6 +21,7 @@ from nssa.settings import StoreSettings
 from nssa.stores.elasticsearch import ElasticsearchStore
 from nssa.stores.spool import Spool, SpoolingStore
 from nssa.stores.sqlite import SqliteStore
+from sensors.events import DnsQuery, Event, Flow, TcpOutcome, Transport
 from tests.proxy import CuttableProxy
 from tests.test_store_conformance import drop_es_store, es_test_store
 
@@ -157,3 +158,56 @@ def test_node_cut_mid_replay_still_gets_every_record_exactly_once(
         assert direct.incidents(IncidentQuery()) == sorted(incidents, key=lambda i: i.id)
     finally:
         drop_es_store(direct)
+
+
+def hostile_events() -> list[Event]:
+    """Events whose text fields carry what an attacker writes: quotes, markup, controls."""
+    query = DnsQuery(
+        time=T0,
+        sensor="edge",
+        src_ip="10.0.0.5",
+        src_port=5353,
+        dst_ip="10.0.0.53",
+        dst_port=53,
+        transport=Transport.UDP,
+        query='"},"event":{"id":"x"}<svg/onload=alert(1)>\x01.例子.example',
+        qtype="TXT",
+    )
+    flow = Flow(
+        start=T0 + 0.25,
+        end=T0 + 3.5,
+        sensor="edge",
+        src_ip="fe80::1",
+        src_port=1,
+        dst_ip="fe80::2",
+        dst_port=2,
+        transport=Transport.TCP,
+        packets_out=1,
+        packets_in=0,
+        bytes_out=60,
+        bytes_in=0,
+        outcome=TcpOutcome.UNANSWERED,
+        beats=(0.0, 1.25),
+    )
+    return [query, flow]
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "elasticsearch"])
+def test_events_spooled_as_text_come_back_identical_with_their_ids(
+    tmp_path: Path, unreachable: ElasticsearchStore, es_url: str, backend: str
+) -> None:
+    events = hostile_events()
+    SpoolingStore(unreachable, _spool(tmp_path / "spool")).put_events(events)
+    fresh = hostile_events()  # new objects: ids computed again from the content
+    store = SqliteStore(tmp_path / "nssa.db") if backend == "sqlite" else es_test_store(es_url)
+    try:
+        online = SpoolingStore(store, _spool(tmp_path / "spool"))
+        assert online.replay() == 1
+        stored = online.store.events_by_id([e.id for e in fresh])
+        assert sorted(stored, key=lambda e: e.id) == sorted(fresh, key=lambda e: e.id)
+        assert sorted(e.id for e in stored) == sorted(e.id for e in events)
+    finally:
+        if isinstance(store, ElasticsearchStore):
+            drop_es_store(store)
+        else:
+            store.close()

@@ -17,6 +17,15 @@ def test_bounded_map_evicts_least_recently_used_and_counts() -> None:
     assert ([k for k, _ in table.items()], table.evictions) == (["a", "c"], 1)
 
 
+def test_bounded_map_insert_evicts_like_touch() -> None:
+    table: BoundedMap[str, int] = BoundedMap(2)
+    assert table.insert("a", 1) == 1
+    table.insert("b", 2)
+    table.get("a")
+    table.insert("c", 3)
+    assert (list(table.items()), table.evictions) == ([("a", 1), ("c", 3)], 1)
+
+
 def test_expire_stops_at_the_first_live_entry() -> None:
     table: BoundedMap[str, float] = BoundedMap(10)
     for key, t in (("old", 1.0), ("new", 9.0), ("older", 0.5)):

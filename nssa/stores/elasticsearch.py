@@ -49,7 +49,7 @@ from nssa.stores import es_aggregations
 from nssa.stores.connection import connect, redact
 from nssa.stores.es_indices import IndexLayout
 from sensors.capturefiles import CaptureFile, CaptureQuery
-from sensors.ecs import format_time
+from sensors.ecs import cached_json, format_time, path_value
 from sensors.events import Event, Flow, event_from_document
 
 MAX_WINDOW = 10_000
@@ -130,8 +130,9 @@ class ElasticsearchStore:
 
     def put_events(self, events: Sequence[Event]) -> int:
         """Store events by id (overwriting same-id documents); return how many were written."""
-        docs = {event.id: event.to_ecs() for event in events}
-        return self._bulk("events", docs, self.layout.events_index)
+        unique = {event.id: event for event in events}
+        sources = [(k, _event_time(e), _event_source(k, e)) for k, e in unique.items()]
+        return self._bulk("events", sources, self.layout.events_index)
 
     def put_alerts(self, alerts: Sequence[Alert]) -> int:
         """Store alerts by id, stamped with their ingest time; return how many were written."""
@@ -139,12 +140,12 @@ class ElasticsearchStore:
         docs = {alert.id: alert.to_ecs() for alert in alerts}
         for doc in docs.values():
             doc["event"]["ingested"] = ingested
-        return self._bulk("alerts", docs, self.layout.alerts_index)
+        return self._bulk("alerts", _sources(docs), self.layout.alerts_index)
 
     def put_incidents(self, incidents: Sequence[Incident]) -> int:
         """Store incidents by id, replacing older versions; return how many were written."""
         docs = {incident.id: incident.to_ecs() for incident in incidents}
-        return self._bulk("incidents", docs, lambda _: self.layout.incidents)
+        return self._bulk("incidents", _sources(docs), lambda _: self.layout.incidents)
 
     def alerts(self, query: AlertQuery) -> list[Alert]:
         """Return the alerts matching ``query``, newest first (ties by id)."""
@@ -519,19 +520,17 @@ class ElasticsearchStore:
         """Close the client's connections."""
         self._client.close()
 
-    def _bulk(
-        self, what: str, docs: Mapping[str, dict[str, Any]], index: Callable[[str], str]
-    ) -> int:
-        """Bulk-index ``docs`` by id, then refresh the indices they went to."""
-        if not docs:
+    def _bulk(self, what: str, sources: Sequence[_Source], index: Callable[[str], str]) -> int:
+        """Bulk-index documents by id (``_Source``), then refresh the indices they went to."""
+        if not sources:
             return 0
         self.ensure_templates()
         indices: set[str] = set()
         actions: list[dict[str, Any]] = []
-        for doc_id, doc in docs.items():
-            target = index(doc["@timestamp"])
+        for doc_id, timestamp, source in sources:
+            target = index(timestamp)
             indices.add(target)
-            actions.append({"_index": target, "_id": doc_id, "_source": _document(doc_id, doc)})
+            actions.append({"_index": target, "_id": doc_id, "_source": source})
         with self._calls(f"write {what}"):
             failures = [item for ok, item in self._send(actions) if not ok]
             if failures:
@@ -637,6 +636,32 @@ def _reason(exc: ApiError) -> str:
     causes = error.get("root_cause") or [error]
     cause = error.get("caused_by") or causes[0]
     return f"{error.get('type', exc.message)}: {cause.get('reason', '')}"
+
+
+_Source = tuple[str, str, dict[str, Any] | str]
+"""A document to index: its id, its ``@timestamp`` text (which picks the index) and its
+body, as a document or as JSON text the client sends unchanged."""
+_EVENT_OPENING = '{"event":{"'
+
+
+def _sources(docs: Mapping[str, dict[str, Any]]) -> list[_Source]:
+    """Documents by id, each with the id added (``_document``)."""
+    return [(doc_id, doc["@timestamp"], _document(doc_id, doc)) for doc_id, doc in docs.items()]
+
+
+def _event_time(event: Event) -> str:
+    """An event's ``@timestamp`` as its document writes it."""
+    return format_time(path_value(event, "@timestamp"))
+
+
+def _event_source(doc_id: str, event: Event) -> dict[str, Any] | str:
+    """An event's stored body: the JSON text its id was hashed from, with ``event.id`` put
+    first in its ``event`` object (no document is built, and the client does not encode it
+    again); the document itself for a shape that does not open with a non-empty ``event``."""
+    text = cached_json(event)
+    if text.startswith(_EVENT_OPENING):
+        return '{"event":{"id":' + json.dumps(doc_id) + "," + text[len(_EVENT_OPENING) - 1 :]
+    return _document(doc_id, event.to_ecs())
 
 
 def _document(doc_id: str, doc: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from correlator.storage import AlertPage, AlertQuery, IncidentQuery, Lease, Stor
 from detectors.alert import Alert
 from nssa.errors import SpoolFullError, StoreError, StoreUnavailableError
 from sensors.capturefiles import CaptureFile, CaptureQuery
+from sensors.ecs import cached_json
 from sensors.events import Event, event_from_document
 
 log = logging.getLogger("nssa.spool")
@@ -62,9 +63,13 @@ class Spool:
             raise StoreError(f"{directory}: cannot create the spool: {exc.strerror}") from exc
         _sync_directory(directory)
 
-    def append(self, kind: str, docs: Sequence[dict[str, Any]]) -> None:
-        """Keep one batch of ECS documents durably; SpoolFullError when over the cap."""
-        line = json.dumps({"kind": kind, "docs": list(docs)}, ensure_ascii=False) + "\n"
+    def append(self, kind: str, docs: Sequence[dict[str, Any] | str]) -> None:
+        """Keep one batch of ECS documents (or their JSON text) durably; SpoolFullError when
+        over the cap."""
+        texts = (
+            doc if isinstance(doc, str) else json.dumps(doc, ensure_ascii=False) for doc in docs
+        )
+        line = '{"kind":' + json.dumps(kind) + ',"docs":[' + ",".join(texts) + "]}\n"
         data = line.encode("utf-8")
         size = self.size_bytes()
         if size + len(data) > self.max_bytes:
@@ -181,7 +186,7 @@ class SpoolingStore:
         """Spool a batch without trying the store (its writer is behind); replayed in turn."""
         unique = {record.id: record for record in records}
         with self._lock:
-            self.spool.append(kind, [record.to_ecs() for record in unique.values()])
+            self.spool.append(kind, _documents(kind, unique.values()))
         return len(unique)
 
     def replay(self) -> int:
@@ -312,7 +317,7 @@ class SpoolingStore:
                 self._deliver(kind, list(unique.values()))
             except StoreUnavailableError as exc:
                 log.warning("store unreachable, spooling %d %s: %s", len(unique), kind, exc)
-                self.spool.append(kind, [record.to_ecs() for record in unique.values()])
+                self.spool.append(kind, _documents(kind, unique.values()))
         return len(unique)
 
     def _deliver(self, kind: str, records: list[Any]) -> None:
@@ -322,6 +327,14 @@ class SpoolingStore:
             self.store.put_alerts(records)
         else:
             self.store.put_incidents(records)
+
+
+def _documents(kind: str, records: Iterable[Any]) -> list[dict[str, Any] | str]:
+    """What the spool keeps of each record: an event's JSON text (already written for its
+    id), the document of alerts and incidents (which add derived fields to it)."""
+    if kind == "events":
+        return [cached_json(record) for record in records]
+    return [record.to_ecs() for record in records]
 
 
 def _sync_directory(directory: Path) -> None:

@@ -41,7 +41,7 @@ from detectors.alert import Alert
 from nssa.errors import StoreError
 from nssa.stores import sqlite_aggregations
 from sensors.capturefiles import CaptureFile, CaptureQuery
-from sensors.ecs import cached_json, parse_time
+from sensors.ecs import cached_json, document_time, path_reader
 from sensors.events import Event, Flow, event_from_document
 
 SCHEMA_VERSION = 4
@@ -602,12 +602,30 @@ def _dump(doc: dict[str, Any]) -> str:
 
 
 def _event_row(event_id: str, event: Event) -> tuple[object, ...]:
-    doc = event.to_ecs()
-    source_ip = doc.get("source", {}).get("ip")
-    destination_ip = doc.get("destination", {}).get("ip")
-    ts = parse_time(doc["@timestamp"])
-    # Events' documents are exactly what their ids were hashed from: reuse that JSON text.
-    return (event_id, ts, doc["event"]["dataset"], source_ip, destination_ip, cached_json(event))
+    # The index columns come from the record's fields (no document is built) and the stored
+    # JSON is the text its id was hashed from. The time column holds the microsecond the
+    # document shows.
+    time, dataset, source_ip, destination_ip = _index_columns(type(event))(event)
+    ts = document_time(time)
+    return (event_id, ts, dataset, source_ip, destination_ip, cached_json(event))
+
+
+_INDEX_READERS: dict[type, Callable[[Event], tuple[Any, Any, Any, Any]]] = {}
+
+
+def _index_columns(cls: type) -> Callable[[Event], tuple[Any, Any, Any, Any]]:
+    """The reader of an event class's time, dataset, source and destination address."""
+    reader = _INDEX_READERS.get(cls)
+    if reader is None:
+        paths = ("@timestamp", "event.dataset", "source.ip", "destination.ip")
+        time, dataset, source, destination = (path_reader(cls, path) for path in paths)
+        reader = _INDEX_READERS[cls] = lambda event: (
+            time(event),
+            dataset(event),
+            source(event),
+            destination(event),
+        )
+    return reader
 
 
 def _destinations(alert: Alert) -> tuple[str, ...]:
