@@ -18,15 +18,15 @@ over flow *start* times and closed once later flows have moved ``lateness_second
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import ClassVar
 
 from detectors.alert import Alert, Severity
 from detectors.attack import Tactic
 from detectors.cusum import Cusum
-from detectors.evidence import Cited, cite, cited_ids
+from detectors.evidence import cite, cited_ids
+from detectors.floodstate import Bins, Interval, Limits, Spread, Target, Unpaired
 from detectors.linkscope import is_link_wide
 from detectors.ranges import check_ranges
 from detectors.spread import bump, entropy, kind
@@ -109,98 +109,13 @@ class FloodConfig:
         check_ranges(self, checks)
 
 
-@dataclass(frozen=True, slots=True)
-class _Limits:
-    """A rate threshold and the packets per bin it means, for one kind of destination."""
-
-    limit: float  # packets per second
-    packet_cap: float  # packets in one rate interval that make a flood
-    some_packets: float  # packets from which a bin counts its senders and ports
-
-
-def _limits(c: FloodConfig, *, icmp: bool, link_wide: bool) -> _Limits:
+def _limits(c: FloodConfig, *, icmp: bool, link_wide: bool) -> Limits:
     """The packet thresholds of ICMP or other traffic to a host or a link-wide address."""
     limit = c.icmp_packets_per_second if icmp else c.packets_per_second
     if link_wide:
         limit = min(limit, c.link_wide_packets_per_second)
     packet_cap = limit * c.rate_seconds
-    return _Limits(limit=limit, packet_cap=packet_cap, some_packets=SAMPLE_SHARE * packet_cap)
-
-
-@dataclass(slots=True)
-class _Unpaired:
-    """Who sent an interval's unpaired SYNs, to which ports and hosts, and sample flows."""
-
-    sources: Counter[str] = field(default_factory=Counter)
-    ports: Counter[int] = field(default_factory=Counter)
-    targets: Counter[str] = field(default_factory=Counter)
-    evidence: list[Cited] = field(default_factory=list)  # ids, or flows hashed only on alert
-
-
-@dataclass(slots=True)
-class _Interval:
-    """SYN pairing counts of one destination (or the site) in one interval."""
-
-    unpaired: int = 0
-    paired: int = 0
-    sensor: str = ""
-    # Created with the first unpaired SYN: most intervals only ever count paired ones, and
-    # three empty counters per destination and interval held memory for nothing.
-    detail: _Unpaired | None = None
-
-    @property
-    def spread(self) -> _Unpaired:
-        """The unpaired SYNs' senders, ports, hosts and samples (empty when there were none)."""
-        return self.detail if self.detail is not None else _Unpaired()
-
-
-@dataclass
-class _Spread:
-    """Senders and ports of a rate interval that is on its way to a flood."""
-
-    sources: Counter[str] = field(default_factory=Counter)
-    ports: Counter[int] = field(default_factory=Counter)
-
-
-@dataclass(slots=True)
-class _Bins:
-    """Packets and bytes towards one destination over one transport, per rate interval.
-
-    Plain dicts of floats keyed by the interval's index: a bin is no object of its own (one
-    per destination and second was this detector's main allocation, and the garbage
-    collector walked every one of them).
-    """
-
-    limits: _Limits  # the thresholds of this destination and transport, looked up once
-    packets: dict[int, float] = field(default_factory=dict)
-    octets: dict[int, float] = field(default_factory=dict)
-    # Senders and ports of the bins from SAMPLE_SHARE of a limit: most destinations never get
-    # there, so the dict is made with the first such bin.
-    spreads: dict[int, _Spread] | None = None
-    oldest: float = math.inf  # no key is older: nothing to expire above it
-
-    def expire(self, horizon: float, width: float) -> None:
-        """Drop the bins that started before ``horizon`` (intervals of ``width`` seconds)."""
-        if self.oldest * width >= horizon:
-            return  # every bin is still live: keep all
-        self.packets = {i: n for i, n in self.packets.items() if i * width >= horizon}
-        self.octets = {i: n for i, n in self.octets.items() if i * width >= horizon}
-        if self.spreads:
-            self.spreads = {i: s for i, s in self.spreads.items() if i * width >= horizon}
-        self.oldest = min(self.packets, default=math.inf)
-
-
-@dataclass(slots=True)
-class _Target:
-    """Pairing CUSUM and rate bins of one destination."""
-
-    cusum: Cusum
-    closing: float  # average FIN/RST-paired SYNs per interval (EWMA)
-    link_wide: bool = False  # broadcast or link-local multicast: the lower rate threshold
-    intervals: dict[int, _Interval] = field(default_factory=dict)
-    closed: int | None = None
-    rates: dict[str, _Bins] = field(default_factory=dict)  # by transport (ECS value)
-    fired: dict[str, float] = field(default_factory=dict)  # alert kind -> when it last fired
+    return Limits(limit=limit, packet_cap=packet_cap, some_packets=SAMPLE_SHARE * packet_cap)
 
 
 class Flood:
@@ -214,7 +129,7 @@ class Flood:
         self.config = config
         self.evictions = 0
         self.late_flows = 0
-        self._targets: dict[str, _Target] = {}
+        self._targets: dict[str, Target] = {}
         self._watermark = -math.inf
         self._next_flush = -math.inf
         # Per-flow constants, computed once (the same expressions the rate check uses).
@@ -288,21 +203,21 @@ class Flood:
                 continue
             slot = target.intervals.get(index)
             if slot is None:
-                slot = target.intervals[index] = _Interval(sensor=flow.sensor)
+                slot = target.intervals[index] = Interval(sensor=flow.sensor)
             if not unpaired:
                 slot.paired += 1
                 continue
             slot.unpaired += 1
             detail = slot.detail
             if detail is None:
-                detail = slot.detail = _Unpaired()
+                detail = slot.detail = Unpaired()
             bump(detail.sources, flow.src_ip, c.max_destinations)
             bump(detail.ports, flow.dst_port, c.max_destinations)
             bump(detail.targets, flow.dst_ip, c.max_destinations)
             if len(detail.evidence) < c.sample_size:
                 detail.evidence.append(cite(flow))
 
-    def _step(self, key: str, target: _Target, index: int, slot: _Interval) -> Alert | None:
+    def _step(self, key: str, target: Target, index: int, slot: Interval) -> Alert | None:
         c = self.config
         if target.closed is not None:
             target.cusum.idle(index - target.closed - 1)
@@ -339,7 +254,7 @@ class Flood:
         bins = target.rates.get(proto)
         if bins is None:
             limits = self._limits[proto in ICMP, target.link_wide]
-            bins = target.rates[proto] = _Bins(limits=limits)
+            bins = target.rates[proto] = Bins(limits=limits)
         limits = bins.limits
         bins.oldest = min(bins.oldest, first)
         packets, octets = flow.packets_out / count, flow.bytes_out / count
@@ -357,7 +272,7 @@ class Flood:
         return alerts
 
     def _busy_bin(
-        self, flow: Flow, target: _Target, bins: _Bins, index: int, limits: _Limits
+        self, flow: Flow, target: Target, bins: Bins, index: int, limits: Limits
     ) -> Alert | None:
         """Count the senders and ports of a bin near its threshold; alert once it is over."""
         cap = self.config.sample_size * 50  # enough distinct senders for a stable entropy
@@ -365,7 +280,7 @@ class Flood:
             bins.spreads = {}
         spread = bins.spreads.get(index)
         if spread is None:
-            spread = bins.spreads[index] = _Spread()
+            spread = bins.spreads[index] = Spread()
         bump(spread.sources, flow.src_ip, cap)
         bump(spread.ports, flow.dst_port, cap)
         if bins.packets[index] >= limits.packet_cap or bins.octets[index] >= self._octet_cap:
@@ -373,7 +288,7 @@ class Flood:
         return None
 
     def _rate_check(
-        self, flow: Flow, target: _Target, bins: _Bins, index: int, limit: float
+        self, flow: Flow, target: Target, bins: Bins, index: int, limit: float
     ) -> Alert | None:
         """Alert on a rate over its threshold unless the same flood's alert still stands."""
         c = self.config
@@ -385,7 +300,7 @@ class Flood:
 
     # -- state ---------------------------------------------------------------------------
 
-    def _target(self, key: str) -> _Target:
+    def _target(self, key: str) -> Target:
         target = self._targets.get(key)
         if target is None:
             if len(self._targets) >= self.config.max_destinations:
@@ -394,14 +309,14 @@ class Flood:
                 self.evictions += 1
             c = self.config
             cusum = Cusum(0.0, c.cusum_drift, c.cusum_threshold, learning_rate=0.0)
-            target = self._targets[key] = _Target(
+            target = self._targets[key] = Target(
                 cusum=cusum, closing=c.min_closing, link_wide=key != SITE and is_link_wide(key)
             )
         return target
 
     # -- alerts --------------------------------------------------------------------------
 
-    def _syn_alert(self, key: str, target: _Target, index: int, slot: _Interval, x: float) -> Alert:
+    def _syn_alert(self, key: str, target: Target, index: int, slot: Interval, x: float) -> Alert:
         c = self.config
         start = index * c.interval_seconds
         site = key == SITE
@@ -447,14 +362,14 @@ class Flood:
             evidence=cited_ids(spread.evidence),
         )
 
-    def _rate_alert(self, flow: Flow, bins: _Bins, index: int, limit: float) -> Alert:
+    def _rate_alert(self, flow: Flow, bins: Bins, index: int, limit: float) -> Alert:
         c = self.config
         start = index * c.rate_seconds
         packets, octets = bins.packets[index], bins.octets[index]
         pps, mbps = packets / c.rate_seconds, octets * 8 / c.rate_seconds / 1e6
         proto = flow.transport.value
         scope = "link-wide" if is_link_wide(flow.dst_ip) else "host"
-        spread = (bins.spreads or {}).get(index) or _Spread()
+        spread = (bins.spreads or {}).get(index) or Spread()
         label = kind(spread.sources, spread.ports)
         sources = [s for s, _ in spread.sources.most_common(c.sample_size)]
         return Alert(
@@ -495,7 +410,7 @@ class Flood:
         )
 
 
-def _scan_like(slot: _Interval, share: float) -> bool:
+def _scan_like(slot: Interval, share: float) -> bool:
     """One or two sources spreading unpaired SYNs over many ports or hosts: a scan."""
     detail = slot.spread
     if len(detail.sources) > 2:
