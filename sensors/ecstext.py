@@ -16,6 +16,7 @@ import json
 import math
 import operator
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from enum import Enum
 from itertools import repeat
 from typing import Any
@@ -26,12 +27,12 @@ TextWriter = Callable[[Mapping[str, Any]], str]
 _escape: Callable[[str], str] = json.encoder.encode_basestring
 
 
+@dataclass(frozen=True, slots=True)
 class _Slot:
     """Where one field's encoded value goes in a shape's skeleton."""
 
-    def __init__(self, position: int, is_time: bool) -> None:
-        self.position = position
-        self.is_time = is_time
+    position: int  # the field's place in the record's row of values
+    is_time: bool
 
 
 def compile_text_writer(
