@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store bench-overview
+.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store bench-overview kernels
 
 $(BIN)/nssa: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ $(ASN_STAMP): | $(BIN)/nssa
 	rm -rf $(ASN_DB).part $(ASN_DB)/asn-ipv4.csv $(ASN_DB)/asn-ipv6.csv  # the -num files are read
 	touch $@
 
-setup: $(BIN)/nssa $(ASN_STAMP)
+# The packet path's compiled kernels (sensors/_*.pyx, Cython): the editable install builds
+# them; this rebuilds the ones whose source changed since (C compiler and Python headers:
+# .ci/run installs them).
+KERNELS_STAMP := build/.kernels
+$(KERNELS_STAMP): $(wildcard sensors/_*.pyx) setup.py | $(BIN)/nssa
+	$(BIN)/python setup.py --quiet build_ext --inplace
+	mkdir -p build && touch $@
+
+kernels: $(KERNELS_STAMP)
+
+setup: $(BIN)/nssa $(ASN_STAMP) $(KERNELS_STAMP)
 
 demo: setup
 	$(BIN)/nssa demo
@@ -74,4 +84,4 @@ bench-overview: setup es-build
 	$(BIN)/python bench/overview.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info sensors/_*.c sensors/*.so

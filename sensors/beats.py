@@ -1,4 +1,5 @@
-"""Beats inside a flow: bursts of payload after a silence, computed per batch with numpy.
+"""Beats inside a flow: bursts of payload after a silence, found per batch in one compiled
+pass (``sensors/_flowtable.pyx``).
 
 A remote-access tool that keeps one TCP or TLS connection open beacons inside it, so its flow
 record (one start, one end) hides the rhythm that many short connections would show. A beat
@@ -20,6 +21,8 @@ from array import array
 import numpy as np
 import numpy.typing as npt
 
+from sensors import _flowtable
+
 F64 = npt.NDArray[np.float64]
 Objects = npt.NDArray[np.object_]
 
@@ -32,33 +35,31 @@ def no_beats(n: int) -> Objects:
 def group_beats(
     ts: F64,
     payload: npt.NDArray[np.bool_],
-    starts: npt.NDArray[np.intp],
+    starts: npt.NDArray[np.intp] | npt.NDArray[np.int64],
     gap: float,
     max_beats: int,
 ) -> tuple[F64, Objects]:
-    """Per group of packets (``starts``: each group's first index; packets grouped and in
-    time order within a group): its first and last payload time (inf and -inf when it has
-    none) and the array of its later beat times (None when it has no second beat)."""
-    pay = np.column_stack(
-        [
-            np.minimum.reduceat(np.where(payload, ts, np.inf), starts),
-            np.maximum.reduceat(np.where(payload, ts, -np.inf), starts),
-        ]
+    """Per group of packets (``starts``: each group's first index, ascending from 0; packets
+    grouped and in time order within a group): its first and last payload time (inf and -inf
+    when it has none) and the array of its later beat times (None when it has no second
+    beat)."""
+    n = ts.shape[0]
+    if payload.shape[0] != n or (starts.shape[0] and (starts[0] != 0 or starts[-1] >= n)):
+        raise ValueError("group_beats: groups outside the packets")
+    if np.any(np.diff(starts) <= 0):
+        raise ValueError("group_beats: group starts not ascending")
+    pay, owners, times = _flowtable.group_beats(
+        np.ascontiguousarray(ts, dtype=np.float64),
+        np.ascontiguousarray(payload, dtype=bool).view(np.uint8),
+        np.ascontiguousarray(starts, dtype=np.int64),
+        gap,
+        max_beats,
     )
-    beats = no_beats(len(starts))
-    carrying = np.flatnonzero(payload)
-    if carrying.shape[0] < 2:
-        return pay, beats
-    group = np.searchsorted(starts, carrying, side="right") - 1
-    t = ts[carrying]
-    later = np.flatnonzero((group[1:] == group[:-1]) & (np.diff(t) >= gap)) + 1
-    if later.shape[0] == 0:
-        return pay, beats
-    owners, first = np.unique(group[later], return_index=True)
-    times = t[later]
-    bounds = [*first.tolist(), len(later)]
-    for n, owner in enumerate(owners.tolist()):  # one array per flow that beats, not per packet
-        beats[owner] = array("d", times[bounds[n] : bounds[n + 1]][: max_beats - 1].tolist())
+    beats = no_beats(starts.shape[0])
+    bounds = np.flatnonzero(np.diff(owners, prepend=-1, append=-1))
+    for lo, hi in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
+        # One array per flow that beats, not per packet.
+        beats[owners[lo]] = array("d", times[lo:hi].tolist())
     return pay, beats
 
 

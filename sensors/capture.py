@@ -18,7 +18,7 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from sensors.recordwalk import RecordFormat, walk_records
+from sensors.recordwalk import RecordFormat, header_words, walk_records
 
 CHUNK_BYTES = 4 << 20  # read size: amortises per-batch numpy work; bounds batch memory
 MAX_RECORD = 1 << 18  # a record longer than this is corrupt (no link has 256 KiB frames)
@@ -115,7 +115,7 @@ class _Collector:
             )
             self.offset, self.caplen, self.wirelen, self.linktype, self.ts = [], [], [], [], []
 
-    def batch(self, data: bytes) -> PacketBatch:
+    def batch(self, data: bytearray) -> PacketBatch:
         """The collected packets as one batch over ``data``."""
         if self.headers is not None:
             return _pcap_batch(data, *self.headers)
@@ -161,15 +161,6 @@ def read_batches(path: Path, stats: CaptureStats | None = None) -> Iterator[Pack
             raise CaptureFormatError(f"{path}: not a pcap or pcapng file (magic {head.hex()})")
 
 
-def _chunks(stream: BinaryIO) -> Iterator[bytes]:
-    """Yield the stream in large chunks; callers carry unconsumed tails themselves."""
-    while True:
-        more = stream.read(CHUNK_BYTES)
-        if not more:
-            return
-        yield more
-
-
 def _read_pcap(stream: BinaryIO, magic: bytes, stats: CaptureStats) -> Iterator[PacketBatch]:
     endian, unit = PCAP_MAGICS[magic]
     header = stream.read(20)
@@ -179,7 +170,7 @@ def _read_pcap(stream: BinaryIO, magic: bytes, stats: CaptureStats) -> Iterator[
     linktype = struct.unpack(endian + "I", header[16:20])[0] & 0x0FFFFFFF
     record = struct.Struct(endian + "IIII")
 
-    def walk(data: bytes) -> tuple[_Collector, int]:
+    def walk(data: bytearray) -> tuple[_Collector, int]:
         return _walk_pcap(data, record, unit, linktype, stats)
 
     yield from _stream(stream, b"", walk, stats)
@@ -188,13 +179,22 @@ def _read_pcap(stream: BinaryIO, magic: bytes, stats: CaptureStats) -> Iterator[
 def _stream(
     stream: BinaryIO,
     head: bytes,
-    walk: Callable[[bytes], tuple[_Collector, int]],
+    walk: Callable[[bytearray], tuple[_Collector, int]],
     stats: CaptureStats,
 ) -> Iterator[PacketBatch]:
-    """Walk a stream chunk by chunk, carrying each chunk's incomplete tail into the next."""
-    tail = head
-    for chunk in _chunks(stream):
-        data = tail + chunk
+    """Walk a stream chunk by chunk, carrying each chunk's incomplete tail into the next.
+
+    Each chunk is a fresh buffer the file is read straight into, after the tail: no copy of
+    the data beyond the kernel's (batches keep referring to their chunk's buffer).
+    """
+    tail = bytearray(head)
+    while True:
+        data = bytearray(len(tail) + CHUNK_BYTES)
+        data[: len(tail)] = tail
+        got = stream.readinto(memoryview(data)[len(tail) :])  # type: ignore[attr-defined]
+        if not got:
+            break
+        del data[len(tail) + got :]  # a short read: the end of the file (or of a gzip block)
         collected, used = walk(data)
         tail = data[used:]
         if collected:
@@ -209,7 +209,7 @@ def _stream(
 
 
 def _walk_pcap(
-    data: bytes, record: struct.Struct, unit: float, linktype: int, stats: CaptureStats
+    data: bytearray, record: struct.Struct, unit: float, linktype: int, stats: CaptureStats
 ) -> tuple[_Collector, int]:
     """Walk complete records in ``data``; return them and how many bytes they used.
 
@@ -218,9 +218,7 @@ def _walk_pcap(
     off (the tail, carried into the next chunk) or impossibly long (fatal).
     """
     endian = record.format[0]
-    fmt = RecordFormat(
-        pcapng=False, max_record=MAX_RECORD, frac_limit=round(1 / unit), endian=endian
-    )
+    fmt = RecordFormat(pcapng=False, max_record=MAX_RECORD, endian=endian)
     starts, pos = walk_records(fmt, data, 0)
     fatal = pos + 16 <= len(data) and record.unpack_from(data, pos)[2] > MAX_RECORD
     if fatal:
@@ -231,14 +229,12 @@ def _walk_pcap(
 
 
 def _pcap_batch(
-    data: bytes, starts: npt.NDArray[np.int64], endian: str, unit: float, linktype: int
+    data: bytearray, starts: npt.NDArray[np.int64], endian: str, unit: float, linktype: int
 ) -> PacketBatch:
-    """Gather classic pcap record headers at ``starts`` with numpy."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    heads = np.lib.stride_tricks.sliding_window_view(buf, 16)[starts]  # one copy per record
-    fields = heads.view(endian + "u4").reshape(-1, 4).astype(np.int64)
+    """Gather classic pcap record headers at ``starts`` (seconds, fraction, caplen, wirelen)."""
+    fields = header_words(data, starts, (0, 4, 8, 12), endian)
     return PacketBatch(
-        data=buf,
+        data=np.frombuffer(data, dtype=np.uint8),
         offset=starts + 16,
         caplen=fields[:, 2],
         wirelen=fields[:, 3],
@@ -268,7 +264,7 @@ def _read_pcapng(stream: BinaryIO, head: bytes, stats: CaptureStats) -> Iterator
     yield from _stream(stream, head, lambda data: _walk_pcapng(data, section, stats), stats)
 
 
-def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_Collector, int]:
+def _walk_pcapng(data: bytearray, section: _Section, stats: CaptureStats) -> tuple[_Collector, int]:
     """Walk complete pcapng blocks in ``data``; return packets found and bytes used.
 
     Runs of enhanced packet blocks, nearly all of a capture, are located with numpy
@@ -305,7 +301,7 @@ def _walk_pcapng(data: bytes, section: _Section, stats: CaptureStats) -> tuple[_
 
 
 def _epb_run(
-    data: bytes,
+    data: bytearray,
     starts: npt.NDArray[np.int64],
     section: _Section,
     out: _Collector,
@@ -313,8 +309,7 @@ def _epb_run(
 ) -> None:
     """Gather the fields of consecutive enhanced packet blocks at ``starts`` with numpy."""
     at = starts
-    heads = np.lib.stride_tricks.sliding_window_view(np.frombuffer(data, dtype=np.uint8), 28)[at]
-    f = heads.view(section.endian + "u4").reshape(-1, 7).astype(np.uint64)
+    f = header_words(data, at, (0, 4, 8, 12, 16, 20, 24), section.endian).astype(np.uint64)
     length, iface, incl = f[:, 1], f[:, 2], f[:, 5]
     ok = (iface < len(section.interfaces)) & (incl <= length)
     stats.corrupt_records += int(ok.shape[0] - np.count_nonzero(ok))
@@ -336,7 +331,7 @@ def _epb_run(
 
 
 def _pcapng_block(
-    data: bytes,
+    data: bytearray,
     pos: int,
     kind: int,
     length: int,
@@ -383,7 +378,7 @@ def _pcapng_packet(
     out.ts.append(stamp * unit if stamp >= 0 else 0.0)
 
 
-def _tsresol(data: bytes, pos: int, end: int, endian: str) -> float:
+def _tsresol(data: bytearray, pos: int, end: int, endian: str) -> float:
     """Read an interface's ``if_tsresol`` option (default microseconds)."""
     while pos + 4 <= end:
         code, size = struct.unpack_from(endian + "HH", data, pos)

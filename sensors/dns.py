@@ -13,13 +13,18 @@ from __future__ import annotations
 import struct
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
+import numpy as np
+import numpy.typing as npt
+
+from sensors import _dnswire
 from sensors.events import DnsQuery, Transport
 from sensors.segment import Segment
 
 HEADER = struct.Struct("!HHHHHH")
+# The compiled reader (sensors/_dnswire.pyx) holds the same limits; the kernel tests check
+# them at their edges.
 MAX_JUMPS = 16  # real names need a handful of pointers; more means a loop or an attack
 MAX_NAME = 255  # RFC 1035 §3.1 limit on a name's wire length
 MAX_QUESTIONS = 4  # every real resolver sends one question; more is garbage
@@ -36,6 +41,9 @@ RCODES = {
     0: "NOERROR", 1: "FORMERR", 2: "SERVFAIL", 3: "NXDOMAIN", 4: "NOTIMP", 5: "REFUSED",
     6: "YXDOMAIN", 7: "YXRRSET", 8: "NXRRSET", 9: "NOTAUTH", 10: "NOTZONE",
 }  # fmt: skip
+
+
+I64 = npt.NDArray[np.int64]
 
 
 class DnsMessage(NamedTuple):
@@ -67,114 +75,25 @@ def rcode_text(rcode: int) -> str:
     return RCODES.get(rcode, f"RCODE{rcode}")
 
 
-PLAIN = bytes(b for b in range(0x21, 0x7F) if b not in (0x2E, 0x5C))
-"""Label bytes shown as themselves; anything else is escaped."""
-
-
-def _label_text(raw: bytes) -> str:
-    """Presentation form of one label (RFC 1035 §5.1 escapes for dots and non-printables)."""
-    if not raw.translate(None, PLAIN):  # the common case, checked in C: nothing to escape
-        return raw.decode("ascii")
-    out = []
-    for byte in raw:
-        if byte in (0x2E, 0x5C):
-            out.append("\\" + chr(byte))
-        elif 0x21 <= byte <= 0x7E:
-            out.append(chr(byte))
-        else:
-            out.append(f"\\{byte:03d}")
-    return "".join(out)
-
-
 def read_name(data: bytes, at: int) -> tuple[str, int] | None:
-    """Read a possibly compressed name at ``at``; return it and the offset after it."""
-    labels: list[str] = []
-    end = -1  # offset after the name in the original position, set at the first pointer
-    jumps = wire = 0
-    while True:
-        if at >= len(data):
-            return None
-        length = data[at]
-        if length == 0:
-            break
-        if length & 0xC0 == 0xC0:
-            if at + 1 >= len(data) or jumps >= MAX_JUMPS:
-                return None
-            target = (length & 0x3F) << 8 | data[at + 1]
-            if target >= at:  # only backward pointers: a forward or self pointer can loop
-                return None
-            end = at + 2 if end < 0 else end
-            at, jumps = target, jumps + 1
-            continue
-        if length & 0xC0 or at + 1 + length > len(data):
-            return None  # 0x40/0x80 label types are obsolete; or the label is cut off
-        wire += length + 1
-        if wire > MAX_NAME:
-            return None
-        labels.append(_label_text(data[at + 1 : at + 1 + length]))
-        at += 1 + length
-    return (".".join(labels) or "."), (end if end >= 0 else at + 1)
+    """Read a possibly compressed name at ``at``; return it and the offset after it.
 
-
-PLAIN_OR_DOT = PLAIN + b"."
-"""Bytes of a dotted name that need no escape once no label holds a dot itself."""
-MAX_LABEL = 63  # RFC 1035 §2.3.4; larger length bytes are pointers or obsolete label types
-NAME_CACHE = 8192  # names repeat (a few popular domains); tunnels' unique names just miss
-QTYPE = struct.Struct("!H")
-
-
-def _question_name(data: bytes) -> tuple[str, int] | None:
-    """Fast path for the question name at offset 12: plain uncompressed labels only.
-
-    Nothing precedes the question, so a real one never needs a pointer; in a plain name no
-    byte is zero but the terminator, so one C-level search finds the whole name. Anything
-    unusual (a pointer, an escape, a cut or overlong name) returns None for the full reader.
+    Only backward pointers, at most ``MAX_JUMPS`` of them, and at most ``MAX_NAME`` wire
+    bytes; labels in presentation form (RFC 1035 §5.1 escapes). Compiled: ``_dnswire``.
     """
-    end = data.find(0, HEADER.size)
-    if end < 0:
-        return None
-    name = _plain_name(data[HEADER.size : end])
-    return None if name is None else (name, end + 1)
-
-
-@lru_cache(maxsize=NAME_CACHE)
-def _plain_name(wire: bytes) -> str | None:
-    """Dotted text of a name's labels (no terminator), or None when not plain and whole."""
-    if not wire or len(wire) > MAX_NAME:
-        return None
-    labels = []
-    at = 0
-    while at < len(wire):
-        length = wire[at]
-        if length > MAX_LABEL:
-            return None
-        labels.append(wire[at + 1 : at + 1 + length])
-        at += 1 + length
-    name = b".".join(labels)
-    if (
-        at != len(wire)  # the last label ran over the terminator: it holds a zero byte
-        or name.translate(None, PLAIN_OR_DOT)
-        or name.count(b".") >= len(labels)  # a dot inside a label must be escaped
-    ):
-        return None
-    return name.decode("ascii")
+    return _dnswire.read_name(data, at)
 
 
 def parse_dns(data: bytes) -> DnsMessage | None:
     """Parse a DNS message's header and first question; None when it is not plausible DNS."""
-    if len(data) < HEADER.size:
-        return None
-    txid, flags, qd, an, _ns, _ar = HEADER.unpack_from(data)
-    opcode = flags >> 11 & 0xF
-    if opcode > MAX_OPCODE or not 1 <= qd <= MAX_QUESTIONS:
-        return None  # no question: mDNS announcements and garbage carry nothing to report
-    read = _question_name(data) or read_name(data, HEADER.size)
-    if read is None or read[1] + 4 > len(data):
-        return None
-    name, at = read
-    qtype = QTYPE.unpack_from(data, at)[0]
-    response = bool(flags & 0x8000)
-    return DnsMessage(txid, response, opcode, flags & 0xF, name, qtype, qd, an, len(data))
+    fields = _dnswire.parse(data)  # compiled: the header, the name and its type in one call
+    return None if fields is None else DnsMessage._make(fields)
+
+
+def parse_datagrams(buf: npt.NDArray[np.uint8], start: I64, size: I64) -> list[DnsMessage | None]:
+    """``parse_dns`` of each message ``buf[start[i]:start[i] + size[i]]``: a batch's datagrams
+    in one compiled call."""
+    return _dnswire.parse_many(buf, start, size, DnsMessage)
 
 
 def tcp_messages(data: bytes) -> tuple[list[bytes], int]:
@@ -239,6 +158,21 @@ class DnsTracker:
         for chunk in self._tcp(seg):
             events.extend(self._message(seg, chunk))
         return events
+
+    def datagrams(
+        self, index: list[int], segs: list[Segment], messages: list[DnsMessage | None]
+    ) -> list[tuple[int, list[DnsQuery]]]:
+        """Take a run of UDP datagrams in order, their messages parsed by ``parse_datagrams``
+        (their segments need no payload); return (index, events) for those that made some."""
+        self.stats.messages += len(messages)  # counted per run: nothing reads them mid-run
+        self.stats.malformed += messages.count(None)
+        done = []
+        for n, seg, msg in zip(index, segs, messages, strict=True):
+            if msg is None:
+                continue
+            if events := self._response(seg, msg) if msg.response else self._query(seg, msg):
+                done.append((n, events))
+        return done
 
     def _message(self, seg: Segment, data: bytes) -> list[DnsQuery]:
         """Take one message carried by ``seg``."""

@@ -5,24 +5,33 @@ copied the whole table, about 240 bytes a row, for every batch. :class:`OpenRows
 the slots of flows that end and puts new flows into free slots, growing its columns only when
 they are full, so a batch costs work in proportion to the rows it touches. Each slot carries its
 row's insertion number, so everything that depended on the old table order (eviction ties, the
-chunks of the final drain) still sees rows in the order they were added.
+chunks of the final drain) still sees rows in the order they were added. Rows of two-column
+and wider columns move through compiled gathers and scatters (numpy's fancy indexing copies
+such rows element by element).
 """
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from sensors import _flowtable
 from sensors.beats import no_beats
+from sensors.flowindex import HashIndex
 from sensors.flowkeys import KEY_COLUMNS
 from sensors.flowrecords import COUNTERS, TIMES
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
+Column = TypeVar("Column", bound=npt.NDArray[Any])
+COLUMN_MAJOR = frozenset({"times"})
+"""Store columns kept column-major: the timeout scan of every batch reads two time columns
+of the whole table (``sensors.flowexpiry``); the others are row-major like a batch's rows."""
 MIN_SLOTS = 4096
 """Smallest slot count once the store holds anything: tiny captures stay tiny."""
 
@@ -48,22 +57,40 @@ class Rows:
 
     def take(self, index: npt.NDArray[np.intp] | npt.NDArray[np.bool_]) -> Rows:
         """The rows at ``index`` (integer positions or a mask)."""
-        if index.dtype == np.bool_:  # once, not once per column
-            index = np.flatnonzero(index)
-        return Rows(*(getattr(self, name)[index] for name in ROW_COLUMNS))
-
-    def permute(self, order: npt.NDArray[np.intp]) -> None:
-        """Reorder the rows in place, column by column: never two whole copies at once."""
-        for name in ROW_COLUMNS:
-            setattr(self, name, getattr(self, name)[order])
-
-    @staticmethod
-    def concat(parts: list[Rows]) -> Rows:
-        """All rows of ``parts``, in order."""
-        return Rows(*(np.concatenate([getattr(p, name) for p in parts]) for name in ROW_COLUMNS))
+        # A mask becomes positions once, not once per column.
+        at = np.flatnonzero(index) if index.dtype == np.bool_ else index.astype(np.intp, copy=False)
+        _check_rows(at, len(self))
+        return Rows(*(_rows_at(getattr(self, name), at) for name in ROW_COLUMNS))
 
 
 ROW_COLUMNS = tuple(f.name for f in dataclasses.fields(Rows))
+Picks = list[tuple[Rows, npt.NDArray[np.intp]]]
+"""Rows to collect: per source, the positions of its rows wanted."""
+
+
+def gather_picks(picks: Picks, order: npt.NDArray[np.intp]) -> Rows:
+    """The picked rows, their concatenation (in ``picks`` order) rearranged by ``order``:
+    each row copied once, straight from its source to its place."""
+    total = sum(at.shape[0] for _, at in picks)
+    place = np.full(total, -1, dtype=np.int64)  # where each concatenated row goes
+    if order.shape[0] != total or (total and (order.min() < 0 or order.max() >= total)):
+        raise ValueError("gather_picks: order is not a permutation of the picks")
+    place[order] = np.arange(total)
+    if total and place.min() < 0:
+        raise ValueError("gather_picks: order is not a permutation of the picks")
+    for rows, at in picks:
+        _check_rows(at, len(rows))
+    columns: list[npt.NDArray[Any]] = []
+    empty = Rows()  # each column's dtype and row shape
+    for name in ROW_COLUMNS:
+        like = getattr(empty, name)
+        out = no_beats(total) if name == "beats" else np.empty((total, *like.shape[1:]), like.dtype)
+        start = 0
+        for rows, at in picks:
+            _move_rows(out, place[start : start + at.shape[0]], getattr(rows, name), at)
+            start += at.shape[0]
+        columns.append(out)
+    return Rows(*columns)
 
 
 class OpenRows:
@@ -78,10 +105,7 @@ class OpenRows:
         self.max_rows = max_rows
         self._size = 0
         self._added = 0
-        # The live rows' hashes in ascending order and their slots: a lookup index kept up
-        # to date per batch (a merge), where a hash table would be rebuilt over every row.
-        self._index: npt.NDArray[np.uint64] = np.zeros(0, dtype=np.uint64)
-        self._index_slot: I64 = np.zeros(0, dtype=np.int64)
+        self._index = HashIndex()  # the live rows' slots by hash (``sensors.flowindex``)
 
     def __len__(self) -> int:
         """Open flows (live slots), not allocated slots."""
@@ -93,11 +117,8 @@ class OpenRows:
         return len(self.rows)
 
     def positions(self, wanted: npt.NDArray[np.uint64]) -> I64:
-        """Slot of each wanted hash among the live rows, -1 when absent (a sorted lookup)."""
-        if self._index.shape[0] == 0:
-            return np.full(wanted.shape[0], -1, dtype=np.int64)
-        at = np.minimum(np.searchsorted(self._index, wanted), self._index.shape[0] - 1)
-        return np.where(self._index[at] == wanted, self._index_slot[at], -1)
+        """Slot of each wanted hash among the live rows, -1 when absent."""
+        return self._index.find(wanted, self.seq)
 
     def in_order(self, slots: I64) -> I64:
         """``slots`` (live ones) sorted by insertion, the order a rebuilt table kept."""
@@ -107,39 +128,23 @@ class OpenRows:
     def replace(self, leaving: Mask, added: Rows) -> None:
         """Free the ``leaving`` slots, then put ``added`` into free slots, in order."""
         gone = np.flatnonzero(leaving)
+        self._index.remove(self.rows.hash[gone], gone)
         self.live[gone] = False
         self.rows.beats[gone] = None  # let go of their beat arrays now
         self._size -= gone.shape[0]
-        if gone.shape[0]:
-            kept = self.live[self._index_slot]
-            self._index, self._index_slot = self._index[kept], self._index_slot[kept]
         if not len(added):
             return
-        free = np.flatnonzero(~self.live)
-        if free.shape[0] < len(added):
+        into = _free_slots(self.live, len(added))
+        if into.shape[0] < len(added):
             self._grow(self._size + len(added))
-            free = np.flatnonzero(~self.live)
-        into = free[: len(added)]
+            into = _free_slots(self.live, len(added))
         for name in ROW_COLUMNS:
-            getattr(self.rows, name)[into] = getattr(added, name)
+            _put_rows(getattr(self.rows, name), into, getattr(added, name))
         self.live[into] = True
         self.seq[into] = self._added + np.arange(len(added))
-        self._index_add(added.hash, into)
+        self._index.add(added.hash, into)
         self._added += len(added)
         self._size += len(added)
-
-    def _index_add(self, hashes: npt.NDArray[np.uint64], slots: I64) -> None:
-        """Merge new rows' hashes and slots into the sorted index (``np.insert``'s result,
-        with the positions worked out once for both arrays)."""
-        order = np.argsort(hashes)
-        at = np.searchsorted(self._index, hashes[order]) + np.arange(hashes.shape[0])
-        size = self._index.shape[0] + hashes.shape[0]
-        old = np.ones(size, dtype=bool)
-        old[at] = False
-        index, index_slot = np.empty(size, np.uint64), np.empty(size, np.int64)
-        index[at], index_slot[at] = hashes[order], slots[order]
-        index[old], index_slot[old] = self._index, self._index_slot
-        self._index, self._index_slot = index, index_slot
 
     def _grow(self, need: int) -> None:
         """Allocate more slots (by half, within ``max_rows`` unless ``need`` is larger),
@@ -151,9 +156,79 @@ class OpenRows:
             fresh = (
                 no_beats(size)
                 if name == "beats"
-                else np.zeros((size, *column.shape[1:]), column.dtype, order="F")
-            )  # column-major: the timeout scan of every batch reads whole time columns
+                else np.zeros(
+                    (size, *column.shape[1:]),
+                    column.dtype,
+                    order="F" if name in COLUMN_MAJOR else "C",
+                )
+            )
             fresh[:old] = column
             setattr(self.rows, name, fresh)  # frees the old column before the next is copied
         self.live = np.r_[self.live, np.zeros(size - old, dtype=bool)]
         self.seq = np.r_[self.seq, np.zeros(size - old, dtype=np.int64)]
+
+
+def _check_rows(index: npt.NDArray[np.intp], size: int) -> None:
+    """Refuse positions outside ``size`` rows: the compiled gathers check none."""
+    if index.shape[0] and (index.min() < 0 or index.max() >= size):
+        raise IndexError("row positions outside the rows")
+
+
+def rows_at(column: Column, index: npt.NDArray[np.intp]) -> Column:
+    """``column[index]`` for row positions ``index`` (checked), 2-D columns compiled."""
+    _check_rows(index, column.shape[0])
+    return _rows_at(column, index)
+
+
+def _rows_at(column: Column, index: npt.NDArray[np.intp]) -> Column:
+    """``column[index]`` (positions checked by the caller); 2-D columns through a compiled
+    gather, several times faster than numpy's row by row fancy indexing."""
+    if not _compiled(column):
+        return cast(Column, column[index])
+    rows = np.empty((index.shape[0], *column.shape[1:]), column.dtype)
+    every = np.arange(index.shape[0])
+    _flowtable.move(rows.view(np.uint64), every, column.view(np.uint64), _positions(index))
+    return cast(Column, rows)
+
+
+def _put_rows(column: Column, index: npt.NDArray[np.intp], values: Column) -> None:
+    """``column[index] = values``, 2-D columns compiled."""
+    if values.shape != (index.shape[0], *column.shape[1:]) or values.dtype != column.dtype:
+        raise ValueError("rows of the wrong shape")
+    _check_rows(index, column.shape[0])
+    if _compiled(column):
+        every = np.arange(index.shape[0])
+        _flowtable.move(column.view(np.uint64), _positions(index), values.view(np.uint64), every)
+    else:
+        column[index] = values
+
+
+def _positions(index: npt.NDArray[np.intp]) -> I64:
+    """Row positions as the compiled core takes them (64-bit, contiguous; no copy here)."""
+    return np.ascontiguousarray(index, dtype=np.int64)
+
+
+def _move_rows(
+    out: npt.NDArray[Any], dst: I64, src: npt.NDArray[Any], at: npt.NDArray[np.intp]
+) -> None:
+    """``out[dst] = src[at]`` (positions checked by the caller); columns of 8-byte numbers
+    compiled, one-dimensional ones as a column of width one."""
+    if src.dtype != out.dtype or src.shape[1:] != out.shape[1:]:
+        raise ValueError("rows of the wrong shape")
+    if src.ndim == 1 and src.dtype.kind in "uif":
+        out, src = out[:, None], src[:, None]  # views, never copies
+    if _compiled(src):
+        _flowtable.move(out.view(np.uint64), dst, src.view(np.uint64), _positions(at))
+    else:
+        out[dst] = src[at]
+
+
+def _compiled(column: npt.NDArray[Any]) -> bool:
+    """Whether a column is moved by the compiled gather and scatter: 2-D ones of 8-byte
+    numbers, all seen as unsigned integers (``sensors/_flowtable.pyx``)."""
+    return column.ndim == 2 and column.dtype.kind in "uif" and column.dtype.itemsize == 8
+
+
+def _free_slots(live: Mask, wanted: int) -> I64:
+    """The first ``wanted`` slots not in use (fewer when there are not that many)."""
+    return _flowtable.first_free(np.ascontiguousarray(live, dtype=bool).view(np.uint8), wanted)

@@ -1,10 +1,10 @@
 """Live capture from a mirror interface: an AF_PACKET TPACKET_V3 ring read in batches.
 
-The kernel fills whole blocks of packets; each ready block is copied out at once and its
-packet headers are gathered with numpy, so Python does per-packet work only to follow the
-chain of offsets. VLAN tags the kernel moved into metadata are read back from the ring, and
-packets this host sent itself are skipped (a mirror port only receives). Kernel drops are
-read from ``PACKET_STATISTICS`` and reported.
+The kernel fills whole blocks of packets; each ready block is copied out at once, the chain
+of its packets' offsets is followed by a compiled kernel (``sensors/_recordwalk.pyx``) and
+their headers are gathered with numpy: no Python step per packet. VLAN tags the kernel moved
+into metadata are read back from the ring, and packets this host sent itself are skipped (a
+mirror port only receives). Kernel drops are read from ``PACKET_STATISTICS`` and reported.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
+from sensors._recordwalk import ring_chain
 from sensors.bpf import attach_filter, compile_filter
 from sensors.capture import PacketBatch
 
@@ -133,7 +135,7 @@ class RingCapture:
         One batch over several blocks costs the decoder and flow table one numpy pass instead
         of one per block, which is what keeps up when blocks arrive faster than 20 a second.
         """
-        parts: list[tuple[np.ndarray, list[int]]] = []
+        parts: list[tuple[np.ndarray, npt.NDArray[np.int64]]] = []
         packets = 0
         while packets < self.config.batch_packets and len(parts) < self.config.block_count:
             block = self.read_block()
@@ -147,12 +149,12 @@ class RingCapture:
             return self._batch(*parts[0])
         data = np.concatenate([data for data, _ in parts])
         shift = np.cumsum([0] + [len(data) for data, _ in parts[:-1]])
-        starts = [
-            at + int(base) for (_, block), base in zip(parts, shift, strict=True) for at in block
-        ]
+        starts = np.concatenate(
+            [block + base for (_, block), base in zip(parts, shift, strict=True)]
+        )
         return self._batch(data, starts)
 
-    def read_block(self) -> tuple[np.ndarray, list[int]] | None:
+    def read_block(self) -> tuple[np.ndarray, npt.NDArray[np.int64]] | None:
         """Copy out the next block if the kernel has filled it: its used bytes and packet starts."""
         base = self._next * self.config.block_size
         status = struct.unpack_from("I", self.ring, base + 8)[0]
@@ -164,11 +166,10 @@ class RingCapture:
         data = np.frombuffer(self.ring, np.uint8, min(used, self.config.block_size), base).copy()
         struct.pack_into("I", self.ring, base + 8, TP_STATUS_KERNEL)
         self._next = (self._next + 1) % self.config.block_count
-        return data, _packet_starts(data, count, first)
+        return data, ring_chain(data, count, first)
 
-    def _batch(self, data: np.ndarray, starts_list: list[int]) -> PacketBatch:
+    def _batch(self, data: np.ndarray, starts: npt.NDArray[np.int64]) -> PacketBatch:
         """Gather the packet headers of one or more blocks copied into ``data``."""
-        starts = np.array(starts_list, dtype=np.int64)
         count = len(starts)
         words = data[starts[:, None] + np.arange(40)].view("<u4").reshape(count, 10)
         mac = data[starts + 24].astype(np.int64) | (data[starts + 25].astype(np.int64) << 8)
@@ -201,19 +202,3 @@ class RingCapture:
         """Release the ring and the socket."""
         self.ring.close()
         self.sock.close()
-
-
-def _packet_starts(data: np.ndarray, count: int, first: int) -> list[int]:
-    """Where each packet of a block starts: the chain of ``tp_next_offset`` from the first.
-
-    The chain is sequential by nature; a plain loop over a memoryview is the cheapest way to
-    follow it in Python (no numpy scalar writes, no copy of the block as bytes).
-    """
-    next_offset = struct.Struct("<I").unpack_from
-    view = data.data  # the block as a memoryview, without copying
-    starts, at = [first], first
-    append = starts.append
-    for _ in range(count - 1):
-        at += next_offset(view, at)[0]
-        append(at)
-    return starts if count else []

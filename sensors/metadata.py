@@ -1,11 +1,13 @@
 """Application metadata: pick out the few packets that carry DNS, HTTP, TLS or SSH, parse those.
 
 Selection is vectorised over the decoded batch (ports and the first payload bytes), so the
-Python parsers only ever see candidate packets: DNS on its ports over UDP and TCP, payloads
+parsers only ever see candidate packets: DNS on its ports over UDP and TCP, payloads
 that start like an HTTP/1.x request or response, a TLS handshake record holding a ClientHello,
 or an SSH banner, on any port. Parsers that need later segments of a connection (a ClientHello
 spanning segments, a response without Content-Length) name the direction's key; packets with
-a followed key are selected too. All timing comes from packet timestamps.
+a followed key are selected too. All timing comes from packet timestamps. The byte parsing
+is compiled (``sensors/_dnswire.pyx``, ``sensors/_tlshello.pyx``); DNS datagrams, most of
+the candidates, are parsed straight from the batch buffer in one call per batch.
 """
 
 from __future__ import annotations
@@ -15,13 +17,21 @@ import socket
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import repeat
 
 import numpy as np
 import numpy.typing as npt
 
 from sensors.capture import PacketBatch
 from sensors.decode import PROTO_TCP, PROTO_UDP, Decoded
-from sensors.dns import HEADER, MAX_OPCODE, MAX_QUESTIONS, DnsStats, DnsTracker
+from sensors.dns import (
+    HEADER,
+    MAX_OPCODE,
+    MAX_QUESTIONS,
+    DnsStats,
+    DnsTracker,
+    parse_datagrams,
+)
 from sensors.events import Event
 from sensors.http import PREFIXES, HttpStats, HttpTracker
 from sensors.segment import FIN, RST, Segment
@@ -36,6 +46,7 @@ Handler = Callable[[Segment], Sequence[Event]]
 HTTP_WORDS = np.array([int.from_bytes(p) for p in PREFIXES], dtype=np.int64)
 SSH_WORD = int.from_bytes(b"SSH-")
 DNS, HTTP, TLS, SSH, FOLLOW_HTTP, FOLLOW_TLS = 1, 2, 4, 8, 16, 32  # candidate reasons
+DATAGRAM_TAIL = (b"", False, 0, 0, 0)  # a parsed datagram's Segment: no data, seq, flags, key
 MIX = [np.uint64(c) for c in (0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB)]
 
 
@@ -108,7 +119,7 @@ class MetadataExtractor:
         rows, reasons = self._select(batch, decoded)
         self.stats.candidates += int(rows.shape[0])
         rows, reasons = self._drop_garbage_dns(batch, decoded, rows, reasons)
-        events = self._route(_segments(batch, decoded, rows), reasons)
+        events = self._route(batch, decoded, rows, reasons)
         if len(batch):
             events.extend(self._expire(float(decoded.ts.max())))
         return events
@@ -132,29 +143,68 @@ class MetadataExtractor:
         ]
         return [event for part in parts for event in part]
 
-    def _route(self, segs: list[Segment], why: I64) -> list[Event]:
+    def _route(self, batch: PacketBatch, d: Decoded, rows: I64, why: I64) -> list[Event]:
         """Hand each parser the candidates it asked for; events come out in packet order.
 
         Parsers keep separate state, so each can take its whole share of the batch in one
         loop; a stable sort by candidate index then restores the order of one loop over
-        packets (and, within a packet, of DNS, HTTP, TLS, SSH).
+        packets (and, within a packet, of DNS, HTTP, TLS, SSH). UDP candidates are DNS
+        datagrams only: their messages are parsed in one compiled call straight from the
+        batch, and they get segments without a payload.
         """
+        udp = d.proto[rows] == PROTO_UDP
+        streams = np.flatnonzero(~udp)
+        segs = _segments(batch, d, rows[streams])
+        slot = np.cumsum(~udp) - 1  # candidate index -> its segment in ``segs`` (TCP rows)
+        done = self._dns_route(batch, d, rows, why & DNS, udp, segs, slot)
         # (rows for the parser, rows that start something, start handler, follow handler);
         # a parser's starts and follows stay interleaved in packet order.
         routes: list[tuple[I64, I64, Handler, Handler]] = [
-            (why & DNS, why, self.dns.add, self.dns.add),
             (why & (HTTP | FOLLOW_HTTP), why & HTTP, self.http.add, self.http.follow),
             (why & (TLS | FOLLOW_TLS), why & TLS, self.tls.add, self.tls.follow),
             (why & SSH, why, self.ssh.add, self.ssh.add),
         ]
-        done: list[tuple[int, Sequence[Event]]] = []
         for wanted, starts, start, follow in routes:
             picked = np.flatnonzero(wanted)
-            for n, first in zip(picked.tolist(), starts[picked].tolist(), strict=True):
-                if out := (start if first else follow)(segs[n]):
+            columns = (picked.tolist(), starts[picked].tolist(), slot[picked].tolist())
+            for n, first, k in zip(*columns, strict=True):
+                if out := (start if first else follow)(segs[k]):
                     done.append((n, out))
         done.sort(key=_first)
         return [event for _, out in done for event in out]
+
+    def _dns_route(
+        self,
+        batch: PacketBatch,
+        d: Decoded,
+        rows: I64,
+        wanted: I64,
+        udp: Mask,
+        segs: list[Segment],
+        slot: I64,
+    ) -> list[tuple[int, Sequence[Event]]]:
+        """The DNS tracker's share: datagrams parsed in one compiled call and taken by runs,
+        TCP segments one by one, all in candidate order (they share the query table)."""
+        picked = np.flatnonzero(wanted)
+        is_udp = udp[picked]
+        datagrams = rows[picked[is_udp]]
+        messages = parse_datagrams(batch.data, d.payload[datagrams], d.payload_len[datagrams])
+        heads = _datagrams(d, datagrams)
+        done: list[tuple[int, Sequence[Event]]] = []
+        taken = 0  # datagrams taken so far
+        for run in np.split(np.arange(picked.shape[0]), np.flatnonzero(np.diff(is_udp)) + 1):
+            if run.shape[0] == 0:
+                continue
+            index = picked[run].tolist()
+            if is_udp[run[0]]:
+                end = taken + len(index)
+                done += self.dns.datagrams(index, heads[taken:end], messages[taken:end])
+                taken = end
+                continue
+            for n, k in zip(index, slot[picked[run]].tolist(), strict=True):
+                if out := self.dns.add(segs[k]):
+                    done.append((n, out))
+        return done
 
     def _select(self, batch: PacketBatch, d: Decoded) -> tuple[I64, I64]:
         """Rows of candidate packets, in packet order, with a bit set of why each was chosen."""
@@ -235,8 +285,25 @@ def _leading(batch: PacketBatch, d: Decoded, rows: I64) -> tuple[I64, I64]:
     return np.where(size >= 4, word, -1), byte5.astype(np.int64)
 
 
+def _datagrams(d: Decoded, rows: I64) -> list[Segment]:
+    """A :class:`Segment` without payload for each UDP row (its message is parsed already)."""
+    n = rows.shape[0]
+    columns = zip(
+        d.ts[rows].tolist(),
+        map(address, d.src_hi[rows].tolist(), d.src_lo[rows].tolist()),
+        d.sport[rows].tolist(),
+        map(address, d.dst_hi[rows].tolist(), d.dst_lo[rows].tolist()),
+        d.dport[rows].tolist(),
+        *(repeat(value, n) for value in DATAGRAM_TAIL),
+        strict=True,
+    )
+    # One tuple per row made by C-level map and zip, not by the named tuple's Python
+    # ``__new__``: these are most of the candidates.
+    return list(map(tuple.__new__, repeat(Segment, n), columns))
+
+
 def _segments(batch: PacketBatch, d: Decoded, rows: I64) -> list[Segment]:
-    """Build a :class:`Segment` for each selected row (the only per-packet Python work)."""
+    """Build a :class:`Segment` for each selected TCP row (the per-packet Python work)."""
     if rows.shape[0] == 0:
         return []
     data = batch.data

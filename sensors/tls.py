@@ -12,6 +12,9 @@ import struct
 from functools import lru_cache
 from typing import NamedTuple
 
+from sensors import _tlshello
+
+# The compiled reader (sensors/_tlshello.pyx) reads the bodies of these same types.
 EXT_SNI, EXT_GROUPS, EXT_POINTS, EXT_SIGALGS, EXT_ALPN, EXT_VERSIONS = 0, 10, 11, 13, 16, 43
 MAX_HELLO = 1 << 16  # a ClientHello beyond 64 KiB is not one a real client sends
 VERSION_TEXT = {0x0304: "1.3", 0x0303: "1.2", 0x0302: "1.1", 0x0301: "1.0", 0x0300: "3.0"}
@@ -53,104 +56,16 @@ class ClientHello(NamedTuple):
         return max(offered) if offered else self.version
 
 
-HEAD = struct.Struct("!BBH")  # handshake type, then the 24-bit length as a byte and a short
-PAIR = struct.Struct("!HH")  # an extension's type and body length
 FINGERPRINT_CACHE = 4096  # distinct client stacks are few; randomised extension orders are not
 
 
-class _TruncatedError(IndexError):
-    """A length field points past the end of its enclosing structure."""
-
-
-def _span(data: bytes, at: int, end: int, width: int) -> tuple[int, int]:
-    """Bounds of the ``width``-byte-length-prefixed vector at ``at``, which must end by ``end``."""
-    if at + width > end:
-        raise _TruncatedError(at)
-    start = at + width
-    stop = start + (data[at] if width == 1 else data[at] << 8 | data[at + 1])
-    if stop > end:
-        raise _TruncatedError(at)
-    return start, stop
-
-
-def _u16s(data: bytes, start: int, stop: int) -> tuple[int, ...]:
-    """Big-endian 16-bit values in ``data[start:stop]`` (an odd trailing byte is ignored)."""
-    return struct.unpack_from(f"!{(stop - start) // 2}H", data, start)
-
-
-def _inner(data: bytes, span: tuple[int, int] | None, width: int) -> tuple[int, int]:
-    """Bounds of the length-prefixed payload of an extension body (empty when it is absent)."""
-    return _span(data, span[0], span[1], width) if span is not None else (0, 0)
-
-
-def _server_name(data: bytes, start: int, stop: int) -> str:
-    """The host_name entry of a server_name extension body (RFC 6066 §3)."""
-    at, end = _span(data, start, stop, 2)
-    while at < end:
-        kind = data[at]
-        name_at, at = _span(data, at + 1, end, 2)
-        if kind == 0:
-            return data[name_at:at].decode("ascii", "backslashreplace")
-    return ""
-
-
-def _alpn(data: bytes, start: int, stop: int) -> tuple[bytes, ...]:
-    """Protocol names of an ALPN extension body (RFC 7301 §3.1)."""
-    at, end = _span(data, start, stop, 2)
-    out = []
-    while at < end:
-        name_at, at = _span(data, at, end, 1)
-        out.append(data[name_at:at])
-    return tuple(out)
-
-
-def _extensions(data: bytes, at: int, end: int) -> tuple[list[int], dict[int, tuple[int, int]]]:
-    """Extension types in wire order and the body bounds of each type's first occurrence."""
-    kinds: list[int] = []
-    bodies: dict[int, tuple[int, int]] = {}
-    while at < end:
-        if at + 4 > end:
-            raise _TruncatedError(at)
-        kind, length = PAIR.unpack_from(data, at)
-        at += 4 + length
-        if at > end:
-            raise _TruncatedError(at)
-        kinds.append(kind)
-        if kind not in bodies:
-            bodies[kind] = (at - length, at)
-    return kinds, bodies
-
-
 def parse_client_hello(message: bytes) -> ClientHello | None:
-    """Parse a handshake message (type byte first); None unless it is a whole ClientHello."""
-    try:
-        if len(message) < 4:
-            return None
-        kind, high, low = HEAD.unpack_from(message)
-        end = 4 + (high << 16 | low)
-        if kind != 1 or end > len(message) or end < 6 + 32:
-            return None  # not a ClientHello, cut off, or too short for version and random
-        version = message[4] << 8 | message[5]
-        _, at = _span(message, 38, end, 1)  # session id
-        cipher_span = _span(message, at, end, 2)
-        _, at = _span(message, cipher_span[1], end, 1)  # compression methods
-        ext_at, ext_end = _span(message, at, end, 2) if at < end else (at, at)
-        kinds, bodies = _extensions(message, ext_at, ext_end)
-        sni, alpn = bodies.get(EXT_SNI), bodies.get(EXT_ALPN)
-        points = _inner(message, bodies.get(EXT_POINTS), 1)
-        return ClientHello(
-            version=version,
-            ciphers=_u16s(message, *cipher_span),
-            extensions=tuple(kinds),
-            server_name=_server_name(message, *sni) if sni is not None else "",
-            groups=_u16s(message, *_inner(message, bodies.get(EXT_GROUPS), 2)),
-            point_formats=tuple(message[points[0] : points[1]]),
-            signature_algorithms=_u16s(message, *_inner(message, bodies.get(EXT_SIGALGS), 2)),
-            alpn=_alpn(message, *alpn) if alpn is not None else (),
-            versions=_u16s(message, *_inner(message, bodies.get(EXT_VERSIONS), 1)),
-        )
-    except (IndexError, struct.error):  # _TruncatedError, or a read past the end
-        return None
+    """Parse a handshake message (type byte first); None unless it is a whole ClientHello.
+
+    Compiled (``sensors/_tlshello.pyx``): every vector is bounded by its parent, and one that
+    runs past it makes the hello malformed.
+    """
+    return _tlshello.parse(message, ClientHello)
 
 
 def handshake_message(stream: bytes) -> tuple[bytes | None, bool]:

@@ -61,6 +61,10 @@ class TlsTracker:
         if (held is not None and held.first.seq == seg.seq) or self._seen(seg):
             self.stats.retransmits += 1
             return []
+        end = hello_end(seg.data)
+        if end and len(seg.data) >= end:  # the common case: a whole hello in the first record
+            self.following.pop(seg.key, None)
+            return self._hello(seg, seg.data[5:end])
         return self._try(_Partial(seg, seg.data, seg.seq + len(seg.data)))
 
     def _seen(self, seg: Segment) -> bool:
@@ -104,12 +108,16 @@ class TlsTracker:
                 self.following.popitem(last=False)
                 self.stats.evicted += 1
             return []
+        return self._hello(part.first, message)
+
+    def _hello(self, first: Segment, message: bytes | None) -> list[TlsHello]:
+        """Parse a whole handshake message (None: not TLS after all) started by ``first``."""
         hello = parse_client_hello(message) if message else None
         if hello is None:
             self.stats.malformed += 1
             return []
         self.stats.hellos += 1
-        return [self._event(part.first, hello)]
+        return [self._event(first, hello)]
 
     def expire(self, now: float) -> list[TlsHello]:
         """Give up on ClientHellos still incomplete after the timeout (packet time)."""

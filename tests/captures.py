@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import struct
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 from scapy.layers.inet import ICMP, IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import Dot1Q, Ether
+
+from sensors.capture import PacketBatch
+from sensors.decode import Decoded, decode, decode_general
 
 Packet = tuple[float, bytes]
 
@@ -118,3 +123,14 @@ def handshake(t: float, client: str, server: str, sport: int, dport: int) -> lis
         tcp(client, server, sport, dport, "A"),
     ]
     return [(t + n * 0.01, f) for n, f in enumerate(frames)]
+
+
+def decoded_both_ways(batch: PacketBatch) -> Decoded:
+    """Decode ``batch`` with the fast path and with the general decoder alone, assert every
+    field is equal (values and dtype), and return the fast path's result."""
+    fast, general = decode(batch), decode_general(batch)
+    for field in dataclasses.fields(Decoded):
+        ours, reference = getattr(fast, field.name), getattr(general, field.name)
+        assert ours.dtype == reference.dtype, field.name
+        assert np.array_equal(ours, reference), field.name
+    return fast

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
+import pytest
 
 from sensors.flowkeys import KEY_COLUMNS
 from sensors.flowrecords import COUNTERS, TIMES
-from sensors.flowrows import MIN_SLOTS, OpenRows, Rows
+from sensors.flowrows import MIN_SLOTS, OpenRows, Rows, gather_picks
 
 
 def rows(*hashes: int) -> Rows:
@@ -51,3 +54,16 @@ def test_growth_keeps_rows_and_stays_within_the_cap() -> None:
     slots = store.positions(wanted)
     assert (slots >= 0).all()
     assert store.rows.times[slots, 0].tolist() == wanted.astype(float).tolist()
+
+
+def test_picks_from_several_sources_land_in_the_given_order() -> None:
+    first, second = rows(10, 20, 30), rows(40, 50)
+    first.beats[1] = array("d", [2.5])
+    picked = gather_picks(
+        [(first, np.asarray([2, 1])), (second, np.asarray([0]))], np.asarray([1, 2, 0])
+    )
+    assert picked.hash.tolist() == [20, 40, 30]  # the concatenation 30, 20, 40, reordered
+    assert picked.times[:, 0].tolist() == [20.0, 40.0, 30.0]
+    assert [None if b is None else list(b) for b in picked.beats] == [[2.5], None, None]
+    with pytest.raises(ValueError, match="permutation"):
+        gather_picks([(first, np.asarray([0, 1]))], np.asarray([0, 0]))

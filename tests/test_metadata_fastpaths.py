@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sensors.dns import parse_dns, read_name
-from sensors.events import DnsQuery, TlsHello
+from sensors.events import DnsQuery, TlsHello, Transport
 from sensors.metadata import MetadataExtractor
 from sensors.tls import handshake_message, hello_end, parse_client_hello
 from tests.captures import tcp, udp, write_pcap
@@ -85,3 +85,19 @@ def test_events_keep_packet_order_across_parsers(tmp_path: Path) -> None:
     events = extract(path)
     assert [type(e) for e in events] == [TlsHello, DnsQuery, TlsHello]
     assert [e.time for e in events if isinstance(e, TlsHello | DnsQuery)] == [1.0, 2.0, 4.0]
+
+
+def test_dns_datagrams_and_tcp_messages_in_one_batch_pair_in_packet_order(tmp_path: Path) -> None:
+    query = question(b"\x03www\x07example\x03com\x00")
+    answer = bytearray(query)
+    answer[2] |= 0x80
+    frames = [
+        udp(C, S, 40000, 53, query),
+        tcp(S, C, 53, 40000, "PA", len(answer).to_bytes(2) + answer),  # answers it over TCP
+        udp(S, C, 53, 40000, bytes(answer)),  # so this one finds nothing pending
+    ]
+    path = write_pcap(tmp_path / "dns.pcap", [(1.0 + n, f) for n, f in enumerate(frames)])
+    events = extract(path)
+    assert all(isinstance(e, DnsQuery) for e in events)
+    got = [(e.time, e.transport, e.request_bytes) for e in events if isinstance(e, DnsQuery)]
+    assert got == [(1.0, Transport.UDP, len(query)), (3.0, Transport.UDP, 0)]
