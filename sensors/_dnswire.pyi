@@ -5,6 +5,9 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+LIMITS: tuple[int, int, int, int]
+"""MAX_JUMPS, MAX_NAME, MAX_QUESTIONS, MAX_OPCODE."""
+
 Fields = tuple[int, bool, int, int, str, int, int, int, int]
 Message = TypeVar("Message", bound=Fields)
 

@@ -19,6 +19,9 @@ cdef enum:
     # that become dots are part of MAX_NAME too, so the text always fits.
     TEXT_ROOM = 4 * MAX_NAME + 4
 
+LIMITS = (MAX_JUMPS, MAX_NAME, MAX_QUESTIONS, MAX_OPCODE)
+"""The limits above, for ``sensors.dns`` (one source for both)."""
+
 
 cdef inline Py_ssize_t label_text(
     const uint8_t* p, Py_ssize_t at, Py_ssize_t length, char* out, Py_ssize_t n

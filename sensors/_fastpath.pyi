@@ -3,6 +3,11 @@
 import numpy as np
 import numpy.typing as npt
 
+INT_COLUMNS: tuple[str, ...]
+"""The ``Decoded`` columns in the rows of ``plain``'s integer matrix."""
+ADDRESS_COLUMNS: tuple[str, ...]
+"""The same for its address matrix."""
+
 def plain(
     buf: npt.NDArray[np.uint8],
     offset: npt.NDArray[np.int64],

@@ -24,7 +24,7 @@ cdef enum:
     PROTO_TCP = 6
     PROTO_UDP = 17
     VXLAN_PORT = 4789
-    # Rows of the integer matrix (``fastpath.INT_COLUMNS``).
+    # Rows of the integer matrix (named in ``INT_COLUMNS`` below).
     VERSION = 0
     PROTO = 1
     L3 = 2
@@ -40,6 +40,14 @@ cdef enum:
     INT_ROWS = 12
 
 cdef uint64_t IPV4_MAPPED = 0xFFFF00000000
+
+INT_COLUMNS = (
+    "version", "proto", "l3", "l4", "ip_end", "sport", "dport", "tcp_flags", "ethertype",
+    "vlan", "payload", "payload_len",
+)
+"""The ``Decoded`` columns in the rows of ``plain``'s integer matrix (the row enum above)."""
+ADDRESS_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo")
+"""The same for its address matrix."""
 
 
 cdef inline int64_t u8(const uint8_t[::1] buf, int64_t at) noexcept nogil:
@@ -138,8 +146,8 @@ def plain(
     const int64_t[:] linktype,
     const int64_t[:] taken,
 ):
-    """Which packets are plain, their integer columns (rows as ``fastpath.INT_COLUMNS``) and
-    their addresses (``fastpath.ADDRESS_COLUMNS``); other packets' rows may hold junk, for
+    """Which packets are plain, their integer columns (rows as ``INT_COLUMNS``) and
+    their addresses (``ADDRESS_COLUMNS``); other packets' rows may hold junk, for
     the general decoder to overwrite. ``taken``: VLAN tags the capturing kernel removed (an
     empty array when there are none)."""
     cdef Py_ssize_t n = offset.shape[0], i

@@ -130,7 +130,7 @@ cdef inline bint inner(
 ) noexcept nogil:
     """Narrow a present extension body to its length-prefixed payload, in place (an absent
     one stays empty); false when the payload runs past the body."""
-    cdef Py_ssize_t start
+    cdef Py_ssize_t start = 0  # left as is when the prefix runs past the body
     if stops[which] < 0:
         starts[which] = stops[which] = 0
         return True

@@ -23,12 +23,9 @@ from sensors.events import DnsQuery, Transport
 from sensors.segment import Segment
 
 HEADER = struct.Struct("!HHHHHH")
-# The compiled reader (sensors/_dnswire.pyx) holds the same limits; the kernel tests check
-# them at their edges.
-MAX_JUMPS = 16  # real names need a handful of pointers; more means a loop or an attack
-MAX_NAME = 255  # RFC 1035 §3.1 limit on a name's wire length
-MAX_QUESTIONS = 4  # every real resolver sends one question; more is garbage
-MAX_OPCODE = 6  # DSO (RFC 8490) is the highest assigned opcode; above it is garbage
+# Pointer jumps, wire bytes of a name, questions and the highest opcode a message may have:
+# defined (and explained) with the compiled reader that enforces them, sensors/_dnswire.pyx.
+MAX_JUMPS, MAX_NAME, MAX_QUESTIONS, MAX_OPCODE = _dnswire.LIMITS
 MAX_HELD = 2 + 12 + MAX_NAME + 4  # a cut TCP message is held only until its question is whole
 
 QTYPES = {

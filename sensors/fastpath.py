@@ -44,15 +44,6 @@ def merge(fast: Decoded, general: Decoded, rows: npt.NDArray[np.intp]) -> Decode
     return fast
 
 
-INT_COLUMNS = (
-    *("version", "proto", "l3", "l4", "ip_end", "sport", "dport", "tcp_flags"),
-    *("ethertype", "vlan", "payload", "payload_len"),
-)
-"""The fast path's integer columns, in the rows of its kernel's integer matrix (the order
-of the row names in ``_fastpath.pyx``)."""
-ADDRESS_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo")
-
-
 def plain_ipv4(batch: PacketBatch) -> tuple[Mask, Decoded] | None:
     """Decode plain Ethernet frames (at most one 802.1Q tag) of IPv4 without options, not a
     later fragment, or IPv6 without extension headers, carrying TCP, UDP or (IPv4) ICMP, in
@@ -73,8 +64,8 @@ def _decoded(batch: PacketBatch, ints: I64, addresses: U64) -> Decoded:
     """The fast path's columns as a :class:`Decoded`; every column a distinct array (``merge``
     writes the general decoder's rows into them), the batch's times and lengths excepted."""
     n = len(batch)
-    columns: dict[str, npt.NDArray[Any]] = dict(zip(INT_COLUMNS, ints, strict=True))
-    columns.update(zip(ADDRESS_COLUMNS, addresses, strict=True))
+    columns: dict[str, npt.NDArray[Any]] = dict(zip(_fastpath.INT_COLUMNS, ints, strict=True))
+    columns.update(zip(_fastpath.ADDRESS_COLUMNS, addresses, strict=True))
     for name in ("ip", "l4_ok"):
         columns[name] = np.ones(n, dtype=bool)
     for name in ("arp", "later_fragment", "quoted"):
