@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store bench-overview kernels
+.PHONY: setup demo test lint typecheck unit pcaps golden bench bench-logs clean es-build es-up es-down bench-store bench-overview kernels wheelhouse
 
 $(BIN)/nssa: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ $(KERNELS_STAMP): $(wildcard sensors/_*.pyx) setup.py | $(BIN)/nssa
 	mkdir -p build && touch $@
 
 kernels: $(KERNELS_STAMP)
+
+# Wheels of NSSA (kernels compiled) and of every dependency, for an air-gapped install with
+# `pip install --no-index --find-links wheelhouse nssa` (deploy/README.md).
+wheelhouse: $(BIN)/nssa
+	rm -rf wheelhouse && $(BIN)/python -m pip wheel --quiet --wheel-dir wheelhouse .
 
 setup: $(BIN)/nssa $(ASN_STAMP) $(KERNELS_STAMP)
 
@@ -84,4 +89,4 @@ bench-overview: setup es-build
 	$(BIN)/python bench/overview.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info sensors/_*.c sensors/*.so
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info sensors/_*.c sensors/*.so wheelhouse
