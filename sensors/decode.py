@@ -26,7 +26,7 @@ from sensors.decoded import (
     Decoded,
     Network,
 )
-from sensors.fastpath import merge, plain_ipv4, subset
+from sensors.fastpath import decode_plain, merge, subset
 from sensors.linklayer import ETH_ARP, ETH_IPV4, ETH_IPV6, by_version, ethernet, link_layer
 from sensors.tunnels import Tunnel, find_inner
 from sensors.view import I64, U64, ByteView, Mask
@@ -53,10 +53,12 @@ MAX_NESTING = 2  # tunnels inside tunnels peeled; deeper nesting is analysed as 
 def decode(batch: PacketBatch) -> Decoded:
     """Decode every packet of ``batch``, through tunnels, down to its transport header.
 
-    The common shape (untagged Ethernet, plain IPv4, TCP/UDP/ICMP) is decoded from one gather
-    of its fixed headers; every other packet goes through the general layered decoder.
+    The common shapes (Ethernet with at most one VLAN tag; IPv4 without options carrying TCP,
+    UDP or ICMP; IPv6 without extension headers carrying TCP or UDP) are decoded in one
+    compiled pass (``sensors.fastpath``); every other packet goes through the general layered
+    decoder.
     """
-    plain = plain_ipv4(batch)
+    plain = decode_plain(batch)
     if plain is None:
         return decode_general(batch)
     rows, fast = plain

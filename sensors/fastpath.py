@@ -44,7 +44,7 @@ def merge(fast: Decoded, general: Decoded, rows: npt.NDArray[np.intp]) -> Decode
     return fast
 
 
-def plain_ipv4(batch: PacketBatch) -> tuple[Mask, Decoded] | None:
+def decode_plain(batch: PacketBatch) -> tuple[Mask, Decoded] | None:
     """Decode plain Ethernet frames (at most one 802.1Q tag) of IPv4 without options, not a
     later fragment, or IPv6 without extension headers, carrying TCP, UDP or (IPv4) ICMP, in
     one compiled pass; return which rows that covers, or None when it covers none."""

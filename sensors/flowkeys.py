@@ -1,7 +1,9 @@
 """Per-packet flow keys: canonical orientation, ICMP errors folded into the flow they quote.
 
 Both directions of a conversation get the same key (the lower endpoint first) and a direction
-bit; a 64-bit hash of the key lets the flow table group and look up packets with numpy.
+bit; ICMP replies get their request's type, so they join its flow. A 64-bit hash of the key
+lets the flow table group and look up packets. Keys and hashes are computed in one compiled
+pass each (``sensors/_flowkeys.pyx``).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from sensors.decode import Decoded
 from sensors.view import I64, U64, Mask
 
 KEY_COLUMNS = ("a_hi", "a_lo", "b_hi", "b_lo", "a_port", "b_port", "proto", "vlan", "tunnel")
-ICMP_REQUEST_OF = np.arange(256)
-ICMP_REQUEST_OF[[0, 14, 16, 18, 129]] = [8, 13, 15, 17, 128]  # replies join their request
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from scapy.packet import Packet
 from nssa.pipeline import capture_flows
 from sensors.capture import CaptureStats, PacketBatch, read_batches
 from sensors.events import Flow, TcpOutcome, Transport
-from sensors.fastpath import plain_ipv4
+from sensors.fastpath import decode_plain
 from sensors.flows import FlowTable
 from tests.captures import decoded_both_ways, write_pcap
 
@@ -222,7 +222,7 @@ def test_fast_path_equals_general_decoder_at_its_edges(tmp_path: Path) -> None:
     ipv6_fast = 0
     for batch in read_batches(path):
         decoded_both_ways(batch)
-        plain = plain_ipv4(batch)
+        plain = decode_plain(batch)
         assert plain is not None
         ipv6_fast += int((plain[0] & (plain[1].version == 6)).sum())
     assert ipv6_fast > 50  # the fast path does take plain IPv6
@@ -250,4 +250,4 @@ def test_fast_path_on_random_bytes_up_to_the_buffer_end(seed: int) -> None:
         ts=np.arange(len(sizes), dtype=np.float64),
     )
     decoded_both_ways(batch)
-    assert plain_ipv4(batch) is not None
+    assert decode_plain(batch) is not None
