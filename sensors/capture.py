@@ -309,25 +309,18 @@ def _epb_run(
 ) -> None:
     """Gather the fields of consecutive enhanced packet blocks at ``starts`` with numpy."""
     at = starts
-    f = header_words(data, at, (0, 4, 8, 12, 16, 20, 24), section.endian).astype(np.uint64)
-    length, iface, incl = f[:, 1], f[:, 2], f[:, 5]
-    ok = (iface < len(section.interfaces)) & (incl <= length)
+    # Block length, interface, timestamp (high, low), captured and original length.
+    f = header_words(data, at, (4, 8, 12, 16, 20, 24), section.endian)
+    ok = (f[:, 1] < len(section.interfaces)) & (f[:, 4] <= f[:, 0])
     stats.corrupt_records += int(ok.shape[0] - np.count_nonzero(ok))
     if not ok.all():
-        at, f, iface = at[ok], f[ok], iface[ok]
+        at, f = at[ok], f[ok]
     links = np.asarray([link for link, _ in section.interfaces] or [0], dtype=np.int64)
     units = np.asarray([unit for _, unit in section.interfaces] or [0.0], dtype=np.float64)
-    which = iface.astype(np.intp)
-    stamp = ((f[:, 3] << np.uint64(32)) | f[:, 4]).astype(np.float64)
-    out.add_run(
-        (
-            at + 28,
-            f[:, 5].astype(np.int64),
-            f[:, 6].astype(np.int64),
-            links[which],
-            stamp * units[which],
-        )
-    )
+    which = f[:, 1]
+    # Unsigned: a timestamp's high word may have its top bit set (in a damaged block).
+    stamp = (f[:, 2].astype(np.uint64) << np.uint64(32)) | f[:, 3].astype(np.uint64)
+    out.add_run((at + 28, f[:, 4].copy(), f[:, 5].copy(), links[which], stamp * units[which]))
 
 
 def _pcapng_block(
