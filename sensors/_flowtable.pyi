@@ -77,11 +77,14 @@ def move(out: U64, dst: I64, src: U64, at: I64) -> None:
 def first_free(live: U8, wanted: int) -> I64:
     """The first ``wanted`` slots not in use."""
 
-def find(table_hash: U64, table_slot: I64, seq: I64, wanted: U64) -> I64:
+def find(table_hash: U64, table_slot: I64, seq: I64, wanted: U64, key: int) -> I64:
     """Per wanted hash, the slot with the highest ``seq`` holding it, -1 when none does."""
 
-def enter(table_hash: U64, table_slot: I64, hashes: U64, slots: I64) -> None:
+def enter(table_hash: U64, table_slot: I64, hashes: U64, slots: I64, key: int) -> None:
     """Put each (hash, slot) into the table."""
 
-def drop(table_hash: U64, table_slot: I64, hashes: U64, slots: I64) -> int:
+def drop(table_hash: U64, table_slot: I64, hashes: U64, slots: I64, key: int) -> int:
     """Remove each (hash, slot) entry; return how many were found."""
+
+def homes(hashes: U64, size: int, key: int) -> I64:
+    """Where each hash's probe starts in a table of ``size`` entries under ``key``."""

@@ -270,9 +270,25 @@ def first_free(const uint8_t[::1] live, int64_t wanted):
     return found_a[:count]
 
 
-cdef inline Py_ssize_t home(uint64_t h, Py_ssize_t mask) noexcept nogil:
-    """Where a hash's probe starts (the table size is a power of two, ``mask`` one less)."""
-    return <Py_ssize_t>(h & <uint64_t>mask)
+cdef uint64_t PROBE_MIX = 0x9E3779B97F4A7C15  # odd: the multiply is a bijection
+
+
+cdef inline Py_ssize_t home(uint64_t h, Py_ssize_t mask, uint64_t key) noexcept nogil:
+    """Where a hash's probe starts (the table size is a power of two, ``mask`` one less),
+    under the table's secret ``key`` (``flowindex``: why); a multiply carries every bit of
+    the hash into the bits used."""
+    cdef uint64_t x = (h ^ key) * PROBE_MIX
+    return <Py_ssize_t>((x ^ (x >> 32)) & <uint64_t>mask)
+
+
+def homes(const uint64_t[::1] hashes, Py_ssize_t size, uint64_t key):
+    """Where each hash's probe starts in a table of ``size`` entries (a power of two)."""
+    out_a = np.empty(hashes.shape[0], dtype=np.int64)
+    cdef int64_t[::1] out = out_a
+    cdef Py_ssize_t k
+    for k in range(hashes.shape[0]):
+        out[k] = home(hashes[k], size - 1, key)
+    return out_a
 
 
 def find(
@@ -280,6 +296,7 @@ def find(
     const int64_t[::1] table_slot,
     const int64_t[::1] seq,
     const uint64_t[::1] wanted,
+    uint64_t key,
 ):
     """Per wanted hash, the slot with the highest ``seq`` holding it, -1 when none does
     (``flowindex``): each probe runs to an empty entry, collecting every match."""
@@ -289,7 +306,7 @@ def find(
     cdef int64_t[::1] out = out_a
     with nogil:
         for k in range(wanted.shape[0]):
-            at, newest = home(wanted[k], mask), -1
+            at, newest = home(wanted[k], mask, key), -1
             while table_slot[at] != EMPTY:
                 slot = table_slot[at]
                 if table_hash[at] == wanted[k] and slot < seq.shape[0] and seq[slot] > newest:
@@ -303,12 +320,13 @@ def enter(
     int64_t[::1] table_slot,
     const uint64_t[::1] hashes,
     const int64_t[::1] slots,
+    uint64_t key,
 ):
     """Put each (hash, slot) in the first empty entry of its probe (the table has room)."""
     cdef Py_ssize_t mask = table_hash.shape[0] - 1, k, at
     with nogil:
         for k in range(hashes.shape[0]):
-            at = home(hashes[k], mask)
+            at = home(hashes[k], mask, key)
             while table_slot[at] != EMPTY:
                 at = (at + 1) & mask
             table_hash[at], table_slot[at] = hashes[k], slots[k]
@@ -319,6 +337,7 @@ def drop(
     int64_t[::1] table_slot,
     const uint64_t[::1] hashes,
     const int64_t[::1] slots,
+    uint64_t key,
 ):
     """Remove each (hash, slot) entry, shifting later entries of the run back into the hole
     when their probe passes it; return how many were found."""
@@ -326,7 +345,7 @@ def drop(
     cdef int64_t found = 0
     with nogil:
         for k in range(hashes.shape[0]):
-            at = home(hashes[k], mask)
+            at = home(hashes[k], mask, key)
             while table_slot[at] != EMPTY and (
                 table_hash[at] != hashes[k] or table_slot[at] != slots[k]
             ):
@@ -338,7 +357,7 @@ def drop(
             while table_slot[later] != EMPTY:
                 # The entry may fill the hole when the hole lies on its probe, between its
                 # home and where it sits.
-                if ((later - home(table_hash[later], mask)) & mask) >= ((later - hole) & mask):
+                if ((later - home(table_hash[later], mask, key)) & mask) >= ((later - hole) & mask):
                     table_hash[hole], table_slot[hole] = table_hash[later], table_slot[later]
                     hole = later
                 later = (later + 1) & mask

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sensors.flowindex import MIN_ENTRIES, HashIndex
+from sensors import _flowtable
+from sensors.flowindex import EMPTY, MIN_ENTRIES, HashIndex
 
 U64 = np.uint64
 
@@ -19,14 +20,32 @@ def slots(*values: int) -> np.ndarray:
     return np.asarray(values, dtype=np.int64)
 
 
+KEY = 0x5EED_0F_F10E5  # a known probe key, so tests can place hashes on one probe
+
+
+def same_home(count: int) -> list[int]:
+    """``count`` hashes whose probes start at one entry of a new table under ``KEY``."""
+    candidates = np.arange(1, 200_000, dtype=U64)
+    starts = _flowtable.homes(candidates, MIN_ENTRIES, KEY)
+    chosen = candidates[starts == starts[0]][:count]
+    assert chosen.shape[0] == count
+    return [int(h) for h in chosen]
+
+
+def longest_run(index: HashIndex) -> int:
+    """The longest run of occupied entries: how far the slowest probe may scan."""
+    used = np.r_[False, index._slot != EMPTY, False].astype(np.int8)
+    edges = np.flatnonzero(np.diff(used))
+    return int((edges[1::2] - edges[::2]).max()) if edges.shape[0] else 0
+
+
 def test_entries_on_one_probe_survive_the_removal_of_earlier_ones() -> None:
-    index = HashIndex()
-    # Same home entry (equal low bits): one run of linear probing, three deep.
-    same_home = [7, 7 + MIN_ENTRIES, 7 + 2 * MIN_ENTRIES]
-    index.add(hashes(*same_home), slots(0, 1, 2))
+    index = HashIndex(KEY)
+    probe = same_home(3)  # one run of linear probing, three deep
+    index.add(hashes(*probe), slots(0, 1, 2))
     seq = np.arange(3, dtype=np.int64)
-    index.remove(hashes(same_home[0]), slots(0))
-    found = index.find(hashes(*same_home, 8), seq)
+    index.remove(hashes(probe[0]), slots(0))
+    found = index.find(hashes(*probe, 8), seq)
     assert found.tolist() == [-1, 1, 2, -1] and len(index) == 2
 
 
@@ -55,8 +74,7 @@ def test_random_adds_and_removals_match_a_dictionary() -> None:
     free = list(range(20_000))
     seq = np.arange(20_000, dtype=np.int64)
     for _ in range(40):
-        # Few distinct low bits: long probe runs, so removals shift entries back often.
-        new = rng.integers(0, 1 << 62, 400, dtype=np.uint64) & ~U64(0xF0)
+        new = rng.integers(0, 1 << 62, 400, dtype=np.uint64)
         new = np.unique(new)
         new = new[~np.isin(new, list(model))]
         into = np.asarray([free.pop() for _ in range(new.shape[0])], dtype=np.int64)
@@ -70,3 +88,31 @@ def test_random_adds_and_removals_match_a_dictionary() -> None:
         expected = [model.get(h, -1) for h in probe.tolist()]
         assert index.find(probe, seq).tolist() == expected
         assert len(index) == len(model)
+
+
+def test_removals_inside_one_long_probe_run_match_a_dictionary() -> None:
+    rng = np.random.default_rng(11)
+    crowd = same_home(150)  # every entry on one probe: removals shift entries back
+    index, model = HashIndex(KEY), dict[int, int]()
+    seq = np.arange(150, dtype=np.int64)
+    for round_ in range(6):
+        new = [h for h in crowd if h not in model][: 60 + 10 * round_]
+        index.add(np.asarray(new, dtype=U64), np.asarray([crowd.index(h) for h in new]))
+        model.update((h, crowd.index(h)) for h in new)
+        leaving = rng.choice(list(model), size=len(model) // 2, replace=False).tolist()
+        index.remove(np.asarray(leaving, dtype=U64), np.asarray([model[h] for h in leaving]))
+        for h in leaving:
+            del model[h]
+        expected = [model.get(h, -1) for h in crowd]
+        assert index.find(np.asarray(crowd, dtype=U64), seq).tolist() == expected
+
+
+def test_hashes_crafted_to_share_low_bits_do_not_pile_up() -> None:
+    """Flows crafted so their hashes share the low 20 bits (where an unkeyed table would start
+    every probe at one entry, 20,000 deep) still spread over the table."""
+    crafted = (np.arange(20_000, dtype=U64) << U64(20)) | U64(0x5A5A5)
+    index = HashIndex()
+    index.add(crafted, np.arange(20_000, dtype=np.int64))
+    assert longest_run(index) < 200
+    found = index.find(crafted, np.arange(20_000, dtype=np.int64))
+    assert found.tolist() == list(range(20_000))
